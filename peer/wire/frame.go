@@ -1,0 +1,118 @@
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// HeaderSize is the size of the length prefix of every frame.
+const HeaderSize = 4
+
+// DefaultMaxValue is the default limit on a value's size: 256 MiB.
+const DefaultMaxValue = 256 << 20
+
+// DefaultMaxFrame is the default limit on a frame's payload: the value limit
+// plus 1 MiB for the rest of the message.
+const DefaultMaxFrame = DefaultMaxValue + 1<<20
+
+// Frame errors.
+var (
+	// ErrFrameTooLarge is returned when a frame's length prefix exceeds the
+	// reader's limit. The connection cannot be resynchronised afterwards.
+	ErrFrameTooLarge = errors.New("frame too large")
+	// ErrEmptyFrame is returned for a frame of length zero.
+	ErrEmptyFrame = errors.New("empty frame")
+)
+
+// growStep is the most a FrameReader allocates ahead of the bytes that
+// actually arrived, so that a peer announcing a huge frame and then sending
+// nothing costs little memory.
+const growStep = 1 << 20
+
+// FrameReader reads frames from a stream. It is not safe for concurrent use.
+type FrameReader struct {
+	r   *bufio.Reader
+	max int
+}
+
+// NewFrameReader returns a reader that buffers bufSize bytes of r and
+// refuses frames longer than max bytes.
+func NewFrameReader(r io.Reader, bufSize, max int) *FrameReader {
+	return &FrameReader{r: bufio.NewReaderSize(r, bufSize), max: max}
+}
+
+// Next returns the payload of the next frame. When borrowed is true the
+// payload aliases the reader's buffer and is valid only until the next call;
+// otherwise the caller owns it.
+func (fr *FrameReader) Next() (payload []byte, borrowed bool, err error) {
+	hdr, err := fr.r.Peek(HeaderSize)
+	if err != nil {
+		if err == io.EOF && len(hdr) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, false, err
+	}
+	n := int(binary.BigEndian.Uint32(hdr))
+	switch {
+	case n == 0:
+		return nil, false, ErrEmptyFrame
+	case n > fr.max:
+		return nil, false, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, fr.max)
+	}
+	if HeaderSize+n <= fr.r.Size() {
+		buf, err := fr.r.Peek(HeaderSize + n)
+		if err != nil {
+			return nil, false, unexpected(err)
+		}
+		_, _ = fr.r.Discard(HeaderSize + n)
+		return buf[HeaderSize:], true, nil
+	}
+	_, _ = fr.r.Discard(HeaderSize)
+	payload, err = readGrowing(fr.r, n)
+	return payload, false, err
+}
+
+// Buffered returns the number of bytes that can be read without blocking.
+func (fr *FrameReader) Buffered() int { return fr.r.Buffered() }
+
+// readGrowing reads n bytes, growing the buffer only as bytes arrive.
+func readGrowing(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, growStep))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf[:cap(buf)], make([]byte, min(n-len(buf), max(growStep, len(buf))))...)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil && len(buf) < n {
+			return nil, unexpected(err)
+		}
+	}
+	return buf, nil
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// AppendHeader appends the length prefix for a payload of n bytes.
+func AppendHeader(b []byte, n int) []byte {
+	return binary.BigEndian.AppendUint32(b, uint32(n))
+}
+
+// WriteFrame writes payload as one frame.
+func WriteFrame(w *bufio.Writer, payload []byte) error {
+	var hdr [HeaderSize]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
+	return err
+}

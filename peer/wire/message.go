@@ -1,0 +1,120 @@
+package wire
+
+import "time"
+
+// Request is one client request. Which fields matter depends on Op; the
+// rest stay zero and are not sent. The zero value is not a valid request.
+type Request struct {
+	ID  uint64 // echoed in the response
+	Op  Op
+	Key string // get, put, delete, execute: the key (for execute, the lambda)
+
+	// Value is the value of a put. Decoding aliases it into the frame.
+	Value       []byte
+	Perm        uint8 // put: permission bits, R=1 W=2 X=4
+	MinReplicas int   // put: replicas that must apply the write first
+	Force       bool  // delete: also remove an immutable key
+
+	Keys []string // stat
+
+	Proto  int    // hello: the client's ProtocolVersion
+	Token  string // hello: the shared secret, if the node has one
+	Client string // hello: a name for logs
+
+	Args    []string      // execute: argv after the key (raw) or ExecArgs.args
+	Deps    []Dep         // execute: values the lambda reads
+	Outputs []Output      // execute, raw mode: files stored as keys afterwards
+	Raw     bool          // execute: run an unmodified binary (argv, stdout, exit status)
+	Timeout time.Duration // execute: wall-clock limit; zero means the node's default; sent in ms
+
+	ReplicaOK bool // get, stat, execute: a replica may answer
+}
+
+// Dep is a dependency of an execution: a key the node fetches before the
+// lambda starts.
+type Dep struct {
+	Key    string `msgpack:"key"`
+	AsFile bool   `msgpack:"as_file,omitempty"` // write into the working directory instead of passing inline
+	Name   string `msgpack:"name,omitempty"`    // file name for AsFile; empty means the key
+}
+
+// Output declares a file that a raw-mode lambda leaves in its working
+// directory and that the node stores as Key with Perm after it exits.
+type Output struct {
+	File string `msgpack:"file"`
+	Key  string `msgpack:"key"`
+	Perm uint8  `msgpack:"perm,omitempty"` // zero means R (immutable)
+}
+
+// Response answers the request with the same ID. The zero value is an OK
+// response to request 0.
+type Response struct {
+	ID     uint64
+	Status Status
+	Error  string // human-readable reason when Status is not OK
+
+	// Value is the value of a get. Decoding aliases it into the frame;
+	// a present but empty value decodes as a non-nil empty slice.
+	Value  []byte
+	Perm   uint8  // get: the value's permission bits
+	Offset uint64 // put, delete: the write's offset in the node's log
+
+	Stats []StatEntry // stat: one entry per requested key, in order
+
+	NodeID  string // hello: the answering node's id
+	Version string // hello: the node's software version
+	Proto   int    // hello: the node's ProtocolVersion
+
+	Addr string // MOVED: client address of the node that owns the slot
+	Slot int    // MOVED: the slot of the key
+
+	Topology *Topology // topology
+
+	ReturnCode int      // execute: the lambda's return code
+	Output     []byte   // execute: the lambda's output; aliases the frame when decoded
+	Puts       []string // execute: keys the lambda stored
+	ExecNode   string   // execute: id of the node that ran the lambda
+}
+
+// StatEntry describes one key for a stat request.
+type StatEntry struct {
+	Key   string `msgpack:"key"`
+	Found bool   `msgpack:"found"`
+	Size  int64  `msgpack:"size,omitempty"`
+	Perm  uint8  `msgpack:"perm,omitempty"`
+	Slot  int    `msgpack:"slot"`
+	Owner string `msgpack:"owner,omitempty"` // id of the master of the slot
+	Addr  string `msgpack:"addr,omitempty"`  // client address of the owner
+}
+
+// Topology is a node's view of the cluster: its members and the slot table.
+type Topology struct {
+	Epoch uint64      `msgpack:"epoch"` // highest epoch in the slot table
+	Nodes []NodeInfo  `msgpack:"nodes"`
+	Slots []SlotRange `msgpack:"slots"`
+}
+
+// NodeInfo describes one member of the cluster.
+type NodeInfo struct {
+	ID          string `msgpack:"id"`
+	Addr        string `msgpack:"addr"`                  // client address, host:port
+	GossipAddr  string `msgpack:"gossip_addr,omitempty"` // host:port
+	HTTPAddr    string `msgpack:"http_addr,omitempty"`   // host:port
+	Role        string `msgpack:"role"`                  // master, replica or compute
+	State       string `msgpack:"state"`                 // alive, suspect, dead, left
+	Master      string `msgpack:"master,omitempty"`      // for a replica: the id it follows
+	Coordinator bool   `msgpack:"coordinator,omitempty"`
+	Slots       int    `msgpack:"slots"` // how many slots it masters
+	Version     string `msgpack:"version,omitempty"`
+	Offset      uint64 `msgpack:"offset,omitempty"` // last write offset it holds
+	Executors   int    `msgpack:"executors,omitempty"`
+}
+
+// SlotRange assigns the slots Start..End (inclusive) to a master.
+type SlotRange struct {
+	Start    int      `msgpack:"start"`
+	End      int      `msgpack:"end"`
+	Master   string   `msgpack:"master"`
+	Replicas []string `msgpack:"replicas,omitempty"`
+	Epoch    uint64   `msgpack:"epoch"`
+}
