@@ -1,0 +1,161 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	bolt "go.etcd.io/bbolt"
+)
+
+// SyncMode says when a commit reaches the disk. The zero value is SyncAlways.
+type SyncMode int
+
+const (
+	// SyncAlways fsyncs every commit before its writes are acknowledged: an
+	// acknowledged write survives a crash of the process or the machine.
+	SyncAlways SyncMode = iota
+	// SyncNone never fsyncs (bbolt NoSync). A crash of the process loses
+	// nothing, since the kernel keeps the written pages, but a crash of the
+	// machine may lose acknowledged writes or corrupt the file.
+	SyncNone
+)
+
+// String returns "always" or "none".
+func (m SyncMode) String() string {
+	switch m {
+	case SyncAlways:
+		return "always"
+	case SyncNone:
+		return "none"
+	}
+	return fmt.Sprintf("SyncMode(%d)", int(m))
+}
+
+// ParseSyncMode parses "always" or "none".
+func ParseSyncMode(s string) (SyncMode, error) {
+	switch s {
+	case "always":
+		return SyncAlways, nil
+	case "none":
+		return SyncNone, nil
+	}
+	return 0, fmt.Errorf("store: sync mode %q: want always or none", s)
+}
+
+// Defaults applied by Open for zero Options fields.
+const (
+	DefaultMaxValueSize  = 256 << 20
+	DefaultMaxBatchOps   = 1024
+	DefaultMaxBatchBytes = 64 << 20
+	DefaultLockTimeout   = 2 * time.Second
+
+	// maxRecordValue is the largest value bbolt stores after our 9-byte
+	// record header.
+	maxRecordValue = bolt.MaxValueSize - recordHeaderLen
+)
+
+// Options configures a Store. Open copies it; changing it afterwards has no
+// effect. The zero value is usable and means the defaults.
+type Options struct {
+	// Sync says when commits are fsynced. Zero is SyncAlways.
+	Sync SyncMode
+
+	// MaxValueSize is the longest value Put accepts, in bytes. If zero, it
+	// defaults to 256 MiB. It may not exceed bbolt's limit (2 GiB - 11).
+	MaxValueSize int64
+
+	// MaxBatchOps is the most write operations one commit carries. If zero,
+	// it defaults to 1024. 1 turns group commit off.
+	MaxBatchOps int
+
+	// MaxBatchBytes stops adding operations to a commit once their values
+	// add up to this many bytes, bounding the memory and latency of one
+	// commit; a commit always takes at least one operation. If zero, it
+	// defaults to 64 MiB.
+	MaxBatchBytes int64
+
+	// InitialMmapSize is the size, in bytes, of the first memory map of the
+	// file. A map large enough for the whole file means a write never waits
+	// for open read transactions to remap (see the package Caveats). If zero,
+	// bbolt maps only what the file needs and grows the map as it grows.
+	InitialMmapSize int64
+
+	// LockTimeout is how long Open waits for the file lock that another
+	// process holding the store has. If zero, it defaults to 2 s.
+	LockTimeout time.Duration
+
+	// Logger receives the store's logs. If nil, hclog.New named "store".
+	Logger hclog.Logger
+}
+
+// DefaultOptions returns a fresh Options with every default filled in.
+func DefaultOptions() *Options {
+	return &Options{
+		Sync:          SyncAlways,
+		MaxValueSize:  DefaultMaxValueSize,
+		MaxBatchOps:   DefaultMaxBatchOps,
+		MaxBatchBytes: DefaultMaxBatchBytes,
+		LockTimeout:   DefaultLockTimeout,
+	}
+}
+
+// Validate reports the first field of o that is out of range, and why.
+// Zero fields are valid (they mean the default).
+func (o *Options) Validate() error {
+	switch {
+	case o.Sync != SyncAlways && o.Sync != SyncNone:
+		return fmt.Errorf("store options: Sync %d: want SyncAlways or SyncNone", int(o.Sync))
+	case o.MaxValueSize < 0 || o.MaxValueSize > maxRecordValue:
+		return fmt.Errorf("store options: MaxValueSize %d: want 0..%d bytes", o.MaxValueSize, int64(maxRecordValue))
+	case o.MaxBatchOps < 0:
+		return fmt.Errorf("store options: MaxBatchOps %d: want >= 0", o.MaxBatchOps)
+	case o.MaxBatchBytes < 0:
+		return fmt.Errorf("store options: MaxBatchBytes %d: want >= 0", o.MaxBatchBytes)
+	case o.InitialMmapSize < 0 || o.InitialMmapSize > maxMmap:
+		return fmt.Errorf("store options: InitialMmapSize %d: want 0..%d bytes", o.InitialMmapSize, int64(maxMmap))
+	case o.LockTimeout < 0:
+		return fmt.Errorf("store options: LockTimeout %s: want >= 0", o.LockTimeout)
+	}
+	return nil
+}
+
+// maxMmap bounds InitialMmapSize to what an int holds on every platform we
+// build for (1 TiB; bbolt's own limit is 256 TiB on 64-bit).
+const maxMmap = 1 << 40
+
+// withDefaults returns a copy of o (nil meaning DefaultOptions) with zero
+// fields replaced by their defaults.
+func (o *Options) withDefaults() Options {
+	if o == nil {
+		o = DefaultOptions()
+	}
+	c := *o
+	if c.MaxValueSize == 0 {
+		c.MaxValueSize = DefaultMaxValueSize
+	}
+	if c.MaxBatchOps == 0 {
+		c.MaxBatchOps = DefaultMaxBatchOps
+	}
+	if c.MaxBatchBytes == 0 {
+		c.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if c.LockTimeout == 0 {
+		c.LockTimeout = DefaultLockTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.New(&hclog.LoggerOptions{Name: "store"})
+	}
+	return c
+}
+
+// boltOptions translates o (with defaults applied) for bolt.Open.
+func (o *Options) boltOptions() *bolt.Options {
+	return &bolt.Options{
+		Timeout:         o.LockTimeout,
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: int(o.InitialMmapSize),
+		NoSync:          o.Sync == SyncNone,
+	}
+}
