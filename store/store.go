@@ -25,6 +25,7 @@ import (
 // The zero Store is not usable; call Open.
 type Store struct {
 	db     *bolt.DB
+	path   string
 	opts   Options
 	logger hclog.Logger
 
@@ -114,6 +115,7 @@ func open(path string, opts *Options) (*Store, error) {
 	}
 	s := &Store{
 		db:      db,
+		path:    path,
 		opts:    o,
 		logger:  o.Logger,
 		ops:     make(chan *op, o.MaxBatchOps),
@@ -154,7 +156,7 @@ func (s *Store) Close() error {
 		close(s.closing)
 		<-s.stopped
 		s.closeErr = s.db.Close()
-		s.logger.Info("closed", "path", s.db.Path())
+		s.logger.Info("closed", "path", s.path)
 	})
 	return s.closeErr
 }
@@ -252,7 +254,7 @@ func (s *Store) Stats() Stats {
 		Rejected:      s.stats.rejected.Load(),
 		FailedCommits: s.stats.failed.Load(),
 	}
-	if fi, err := os.Stat(s.db.Path()); err == nil {
+	if fi, err := os.Stat(s.path); err == nil {
 		st.FileSize = fi.Size()
 	}
 	return st
