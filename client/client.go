@@ -1,0 +1,283 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/slots"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Seeds are host:port client addresses of any nodes of the cluster.
+	// At least one is required.
+	Seeds []string
+
+	// Token is presented in the hello on every connection, for nodes that
+	// require one.
+	Token string
+
+	// TLS, if not nil, is used for every connection. Use TLSConfig to build
+	// one from a CA file.
+	TLS *tls.Config
+
+	// Name identifies the client in the nodes' logs. If blank, "lkv-go".
+	Name string
+
+	// DialTimeout bounds each connection attempt. Zero means 5s.
+	DialTimeout time.Duration
+
+	// MaxFrame is the largest response frame accepted, in bytes. Zero
+	// means wire.DefaultMaxFrame.
+	MaxFrame int
+
+	// MaxRetries bounds how often one request follows MOVED or TRYAGAIN,
+	// or is resent after its node became unreachable. Zero means 8.
+	MaxRetries int
+
+	// ReadFromReplicas lets gets, stats and executions be served by a
+	// replica of the key's slot (eventually consistent).
+	ReadFromReplicas bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.Name == "" {
+		c.Name = "lkv-go"
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = 5 * time.Second
+	}
+	if c.MaxFrame == 0 {
+		c.MaxFrame = wire.DefaultMaxFrame
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = 8
+	}
+	return c
+}
+
+// Client talks to a lambdakv cluster. It is safe for concurrent use by many
+// goroutines. The zero value is not usable; call Dial.
+type Client struct {
+	cfg Config
+
+	routes atomic.Pointer[routeTable]
+
+	mu      sync.Mutex
+	conns   map[string]*nodeConn // guarded by mu; by node address
+	dialing map[string]*dialCall // guarded by mu
+	closed  bool                 // guarded by mu
+
+	refreshMu sync.Mutex // one topology refresh at a time
+}
+
+// dialCall lets concurrent requests to one node share a dial.
+type dialCall struct {
+	done chan struct{}
+	conn *nodeConn
+	err  error
+}
+
+// Dial connects to the first seed that answers and learns the topology.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if len(cfg.Seeds) == 0 {
+		return nil, errors.New("client: no seeds given")
+	}
+	c := &Client{
+		cfg:     cfg.withDefaults(),
+		conns:   make(map[string]*nodeConn),
+		dialing: make(map[string]*dialCall),
+	}
+	if err := c.Refresh(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close closes every connection. Calls in flight fail with a connection
+// error. It is idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	conns := c.conns
+	c.conns = make(map[string]*nodeConn)
+	c.mu.Unlock()
+	for _, nc := range conns {
+		nc.close()
+	}
+	return nil
+}
+
+// conn returns the connection to addr, dialing it if needed.
+func (c *Client) conn(ctx context.Context, addr string) (*nodeConn, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if nc, ok := c.conns[addr]; ok && !nc.broken() {
+		c.mu.Unlock()
+		return nc, nil
+	}
+	d, ok := c.dialing[addr]
+	if !ok {
+		d = &dialCall{done: make(chan struct{})}
+		c.dialing[addr] = d
+		go c.dial(addr, d)
+	}
+	c.mu.Unlock()
+	select {
+	case <-d.done:
+		return d.conn, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// dial runs one shared connection attempt, bounded by DialTimeout.
+func (c *Client) dial(addr string, d *dialCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DialTimeout)
+	defer cancel()
+	d.conn, d.err = dialNode(ctx, &c.cfg, addr)
+	c.mu.Lock()
+	delete(c.dialing, addr)
+	if d.err == nil {
+		if c.closed {
+			d.err = ErrClosed
+		} else {
+			if old := c.conns[addr]; old != nil {
+				go old.close()
+			}
+			c.conns[addr] = d.conn
+		}
+	}
+	c.mu.Unlock()
+	if d.err != nil && d.conn != nil {
+		d.conn.close()
+		d.conn = nil
+	}
+	close(d.done)
+}
+
+// Refresh fetches the topology from a known node, trying the nodes of the
+// current table first and then the seeds.
+func (c *Client) Refresh(ctx context.Context) error {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	var errs []error
+	for _, addr := range c.candidates() {
+		top, err := c.fetchTopology(ctx, addr)
+		if err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		c.routes.Store(newRouteTable(top))
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrNoNodes, errors.Join(errs...))
+}
+
+// candidates lists addresses to ask for the topology, known nodes first
+// in random order, then the seeds.
+func (c *Client) candidates() []string {
+	var out []string
+	seen := make(map[string]bool)
+	if rt := c.routes.Load(); rt != nil {
+		for _, i := range rand.Perm(len(rt.top.Nodes)) {
+			if a := rt.top.Nodes[i].Addr; !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	for _, a := range c.cfg.Seeds {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (c *Client) fetchTopology(ctx context.Context, addr string) (*wire.Topology, error) {
+	resp, err := c.roundTrip(ctx, addr, &wire.Request{Op: wire.OpTopology})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Topology == nil {
+		return nil, fmt.Errorf("node %s sent no topology", addr)
+	}
+	return resp.Topology, nil
+}
+
+// roundTrip sends req to addr and waits, without routing or retries.
+func (c *Client) roundTrip(ctx context.Context, addr string, req *wire.Request) (*wire.Response, error) {
+	nc, err := c.conn(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	cl := nc.start(ctx, req)
+	if err := cl.wait(ctx); err != nil {
+		return nil, err
+	}
+	return &cl.resp, errorOf(&cl.resp, addr)
+}
+
+// Topology returns the cluster's topology as the client last learned it.
+func (c *Client) Topology() *wire.Topology {
+	return c.routes.Load().top
+}
+
+// Nodes returns the client addresses of every node in the topology.
+func (c *Client) Nodes() []string {
+	top := c.Topology()
+	out := make([]string, 0, len(top.Nodes))
+	for _, n := range top.Nodes {
+		out = append(out, n.Addr)
+	}
+	return out
+}
+
+// routeTable maps slots to the client address of their master.
+type routeTable struct {
+	top   *wire.Topology
+	addrs [slots.NumSlots]string
+	byID  map[string]string // node id → client address
+}
+
+func newRouteTable(top *wire.Topology) *routeTable {
+	rt := &routeTable{top: top, byID: make(map[string]string, len(top.Nodes))}
+	for _, n := range top.Nodes {
+		rt.byID[n.ID] = n.Addr
+	}
+	for _, r := range top.Slots {
+		addr := rt.byID[r.Master]
+		for s := max(r.Start, 0); s <= min(r.End, slots.NumSlots-1); s++ {
+			rt.addrs[s] = addr
+		}
+	}
+	return rt
+}
+
+// addrFor returns the node to send a request about key to.
+func (c *Client) addrFor(key string) string {
+	rt := c.routes.Load()
+	if a := rt.addrs[slots.KeySlot(key)]; a != "" {
+		return a
+	}
+	if len(rt.top.Nodes) > 0 {
+		return rt.top.Nodes[0].Addr
+	}
+	return c.cfg.Seeds[0]
+}

@@ -1,0 +1,246 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/lambdakv/lambdakv/peer/wire"
+)
+
+// call is one request on a connection and, once done is closed, its
+// response.
+type call struct {
+	req  *wire.Request
+	resp wire.Response
+	err  error // a connection error; the node's status is in resp
+	sent bool  // written to the socket (guarded by the conn's mu until done)
+	done chan struct{}
+}
+
+// errConn marks errors of the connection rather than answers of the node.
+type connError struct {
+	addr string
+	err  error
+}
+
+func (e *connError) Error() string { return fmt.Sprintf("connection to %s: %v", e.addr, e.err) }
+func (e *connError) Unwrap() error { return e.err }
+
+// nodeConn is one pipelined connection to a node, shared by every request
+// routed there. It has a writer and a reader goroutine, both stopped by
+// close.
+type nodeConn struct {
+	addr string
+	nc   net.Conn
+
+	queue  chan *call // to the writer
+	closed chan struct{}
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	pending map[uint64]*call // guarded by mu
+	nextID  uint64           // guarded by mu
+	err     error            // guarded by mu: set once the connection broke
+}
+
+// dialNode connects to addr and says hello.
+func dialNode(ctx context.Context, cfg *Config, addr string) (*nodeConn, error) {
+	d := net.Dialer{Timeout: cfg.DialTimeout}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, &connError{addr: addr, err: err}
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if cfg.TLS != nil {
+		tcfg := cfg.TLS.Clone()
+		if tcfg.ServerName == "" {
+			tcfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(nc, tcfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, &connError{addr: addr, err: err}
+		}
+		nc = tc
+	}
+	c := &nodeConn{
+		addr:    addr,
+		nc:      nc,
+		queue:   make(chan *call, 1024),
+		closed:  make(chan struct{}),
+		pending: make(map[uint64]*call),
+	}
+	c.wg.Add(2)
+	go c.writeLoop(cfg.MaxFrame)
+	go c.readLoop(cfg.MaxFrame)
+	hello := &wire.Request{Op: wire.OpHello, Proto: wire.ProtocolVersion, Token: cfg.Token, Client: cfg.Name}
+	cl := c.start(ctx, hello)
+	if err := cl.wait(ctx); err != nil {
+		c.close()
+		return nil, err
+	}
+	if err := errorOf(&cl.resp, addr); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// start queues req and returns its call. It does not block on the network.
+func (c *nodeConn) start(ctx context.Context, req *wire.Request) *call {
+	cl := &call{req: req, done: make(chan struct{})}
+	c.mu.Lock()
+	if c.err != nil {
+		cl.err = c.err
+		c.mu.Unlock()
+		close(cl.done)
+		return cl
+	}
+	c.nextID++
+	req.ID = c.nextID
+	c.pending[req.ID] = cl
+	c.mu.Unlock()
+	select {
+	case c.queue <- cl:
+	case <-c.closed:
+		c.finish(req.ID, nil, c.brokenErr())
+	case <-ctx.Done():
+		c.finish(req.ID, nil, ctx.Err())
+	}
+	return cl
+}
+
+// wait blocks until the call is answered, its connection breaks, or ctx
+// ends.
+func (cl *call) wait(ctx context.Context) error {
+	select {
+	case <-cl.done:
+		return cl.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// finish completes the pending call id, if it is still pending.
+func (c *nodeConn) finish(id uint64, resp *wire.Response, err error) {
+	c.mu.Lock()
+	cl, ok := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	if resp != nil {
+		cl.resp = *resp
+	}
+	cl.err = err
+	close(cl.done)
+}
+
+func (c *nodeConn) brokenErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		return &connError{addr: c.addr, err: net.ErrClosed}
+	}
+	return c.err
+}
+
+// broken reports whether the connection can no longer be used.
+func (c *nodeConn) broken() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err != nil
+}
+
+// fail marks the connection broken and fails every pending call.
+func (c *nodeConn) fail(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = &connError{addr: c.addr, err: err}
+	pending := c.pending
+	c.pending = make(map[uint64]*call)
+	c.mu.Unlock()
+	close(c.closed)
+	c.nc.Close()
+	for _, cl := range pending {
+		cl.err = c.err
+		close(cl.done)
+	}
+}
+
+// close shuts the connection and waits for its goroutines.
+func (c *nodeConn) close() {
+	c.fail(net.ErrClosed)
+	c.wg.Wait()
+}
+
+func (c *nodeConn) writeLoop(maxFrame int) {
+	defer c.wg.Done()
+	bw := bufio.NewWriterSize(c.nc, 32<<10)
+	enc := wire.NewEncoder()
+	for {
+		var cl *call
+		select {
+		case cl = <-c.queue:
+		case <-c.closed:
+			return
+		}
+		c.mu.Lock()
+		cl.sent = true
+		c.mu.Unlock()
+		err := enc.WriteRequest(bw, cl.req)
+		if err == nil && len(c.queue) == 0 {
+			err = bw.Flush()
+		}
+		if err != nil {
+			c.fail(err)
+			return
+		}
+	}
+}
+
+func (c *nodeConn) readLoop(maxFrame int) {
+	defer c.wg.Done()
+	fr := wire.NewFrameReader(c.nc, 32<<10, maxFrame)
+	dec := wire.NewDecoder()
+	var resp wire.Response
+	for {
+		payload, borrowed, err := fr.Next()
+		if err == nil {
+			err = dec.Response(payload, &resp)
+		}
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if borrowed {
+			// The frame lives in the read buffer; the caller keeps these.
+			resp.Value = cloneNonNil(resp.Value)
+			resp.Output = cloneNonNil(resp.Output)
+		}
+		if resp.ID == 0 && resp.Status != wire.StatusOK {
+			// The node refused the connection itself (e.g. a frame too large).
+			c.fail(errors.New(resp.Status.String() + ": " + resp.Error))
+			return
+		}
+		c.finish(resp.ID, &resp, nil)
+	}
+}
+
+func cloneNonNil(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}

@@ -1,0 +1,356 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/lambdakv/lambdakv/peer/wire"
+)
+
+// Perm is a key's permission bits.
+type Perm uint8
+
+// Permission bits. Every key has R; a key without W is immutable; a key
+// with X is a lambda.
+const (
+	PermR   Perm = 1
+	PermW   Perm = 2
+	PermX   Perm = 4
+	PermRW       = PermR | PermW
+	PermRX       = PermR | PermX
+	PermRWX      = PermR | PermW | PermX
+)
+
+// String returns the bits as "rwx" with dashes for missing ones.
+func (p Perm) String() string {
+	b := []byte("---")
+	for i, c := range "rwx" {
+		if p&(1<<i) != 0 {
+			b[i] = byte(c)
+		}
+	}
+	return string(b)
+}
+
+// ParsePerm parses "r", "rw", "rx" or "rwx" (letters in any order).
+func ParsePerm(s string) (Perm, error) {
+	var p Perm
+	for _, c := range s {
+		bit := Perm(0)
+		switch c {
+		case 'r':
+			bit = PermR
+		case 'w':
+			bit = PermW
+		case 'x':
+			bit = PermX
+		}
+		if bit == 0 || p&bit != 0 {
+			return 0, fmt.Errorf("bad permission %q: want letters from r, w, x", s)
+		}
+		p |= bit
+	}
+	if p&PermR == 0 {
+		return 0, fmt.Errorf("bad permission %q: r is required", s)
+	}
+	return p, nil
+}
+
+// Item is a value with its permissions.
+type Item struct {
+	Value []byte
+	Perm  Perm
+}
+
+// KeyInfo describes a key, as Stat returns it.
+type KeyInfo = wire.StatEntry
+
+// Dep is a dependency of an execution.
+type Dep = wire.Dep
+
+// Output is a file a raw-mode execution leaves behind, stored as a key.
+type Output = wire.Output
+
+// idempotent ops may be resent after a connection broke mid-request.
+func idempotent(op wire.Op) bool {
+	switch op {
+	case wire.OpGet, wire.OpStat, wire.OpPing, wire.OpTopology, wire.OpHello:
+		return true
+	}
+	return false
+}
+
+// pending is a request on its way: its first attempt has been sent; wait
+// completes it, following redirects and retrying as needed.
+type pending struct {
+	c    *Client
+	ctx  context.Context
+	req  *wire.Request
+	node string // fixed target, or "" to route by key
+	addr string // where the current attempt went
+	cl   *call
+	err  error // the first attempt could not be sent
+}
+
+// start sends req's first attempt without waiting for the answer.
+func (c *Client) start(ctx context.Context, req *wire.Request, node string) *pending {
+	p := &pending{c: c, ctx: ctx, req: req, node: node}
+	p.send()
+	return p
+}
+
+func (p *pending) send() {
+	p.addr = p.node
+	if p.addr == "" {
+		p.addr = p.c.addrFor(p.req.Key)
+	}
+	nc, err := p.c.conn(p.ctx, p.addr)
+	if err != nil {
+		p.cl, p.err = nil, err
+		return
+	}
+	p.cl, p.err = nc.start(p.ctx, p.req), nil
+}
+
+// wait returns the final response, retrying up to MaxRetries times.
+func (p *pending) wait() (*wire.Response, error) {
+	for attempt := 0; ; attempt++ {
+		resp, retry, err := p.attempt()
+		if !retry || attempt >= p.c.cfg.MaxRetries || p.ctx.Err() != nil {
+			return resp, err
+		}
+		if err := p.backoff(attempt); err != nil {
+			return nil, err
+		}
+		p.send()
+	}
+}
+
+// attempt waits for the current attempt and says whether to retry.
+func (p *pending) attempt() (*wire.Response, bool, error) {
+	if p.err != nil {
+		return nil, isConnError(p.err), p.err
+	}
+	if err := p.cl.wait(p.ctx); err != nil {
+		retry := isConnError(err) && (!p.cl.sent || idempotent(p.req.Op))
+		return nil, retry, err
+	}
+	resp := &p.cl.resp
+	err := errorOf(resp, p.addr)
+	switch resp.Status {
+	case wire.StatusMoved:
+		return resp, p.node == "", err
+	case wire.StatusTryAgain:
+		return resp, true, err
+	}
+	return resp, false, err
+}
+
+// backoff waits before the next attempt and refreshes the topology when
+// the last attempt went to the wrong or an unreachable node.
+func (p *pending) backoff(attempt int) error {
+	if p.err != nil || p.cl == nil || p.cl.err != nil || p.cl.resp.Status == wire.StatusMoved {
+		_ = p.c.Refresh(p.ctx)
+	}
+	d := min(5*time.Millisecond<<attempt, time.Second)
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+}
+
+func isConnError(err error) bool {
+	var ce *connError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne)
+}
+
+// do sends req to the owner of its key (or to node, if set) and waits.
+func (c *Client) do(ctx context.Context, req *wire.Request, node string) (*wire.Response, error) {
+	return c.start(ctx, req, node).wait()
+}
+
+// Future is the result of an asynchronous call. Wait may be called from
+// any one goroutine; its result does not change once returned.
+type Future[T any] struct {
+	p    *pending
+	conv func(*wire.Response) T
+	done bool
+	v    T
+	err  error
+}
+
+// Wait blocks until the call completes and returns its result.
+func (f *Future[T]) Wait() (T, error) {
+	if !f.done {
+		resp, err := f.p.wait()
+		if err == nil {
+			f.v = f.conv(resp)
+		}
+		f.err, f.done = err, true
+	}
+	return f.v, f.err
+}
+
+func future[T any](p *pending, conv func(*wire.Response) T) *Future[T] {
+	return &Future[T]{p: p, conv: conv}
+}
+
+// Get returns the value of key, or an error matching ErrNotFound.
+func (c *Client) Get(ctx context.Context, key string) ([]byte, error) {
+	return c.GetAsync(ctx, key).Wait()
+}
+
+// GetAsync sends a get and returns at once.
+func (c *Client) GetAsync(ctx context.Context, key string) *Future[[]byte] {
+	req := &wire.Request{Op: wire.OpGet, Key: key, ReplicaOK: c.cfg.ReadFromReplicas}
+	return future(c.start(ctx, req, ""), func(r *wire.Response) []byte { return r.Value })
+}
+
+// GetItem returns the value of key with its permissions.
+func (c *Client) GetItem(ctx context.Context, key string) (Item, error) {
+	req := &wire.Request{Op: wire.OpGet, Key: key, ReplicaOK: c.cfg.ReadFromReplicas}
+	resp, err := c.do(ctx, req, "")
+	if err != nil {
+		return Item{}, err
+	}
+	return Item{Value: resp.Value, Perm: Perm(resp.Perm)}, nil
+}
+
+// PutOption changes how a put is done.
+type PutOption func(*wire.Request)
+
+// WithPerm sets the permissions of the stored key. The default is PermRW.
+func WithPerm(p Perm) PutOption { return func(r *wire.Request) { r.Perm = uint8(p) } }
+
+// WithMinReplicas makes the node answer only after n replicas applied the
+// write.
+func WithMinReplicas(n int) PutOption { return func(r *wire.Request) { r.MinReplicas = n } }
+
+// Put stores value under key.
+func (c *Client) Put(ctx context.Context, key string, value []byte, opts ...PutOption) error {
+	_, err := c.PutAsync(ctx, key, value, opts...).Wait()
+	return err
+}
+
+// PutAsync sends a put and returns at once. The future's value is the
+// write's offset in the owner's log.
+func (c *Client) PutAsync(ctx context.Context, key string, value []byte, opts ...PutOption) *Future[uint64] {
+	if value == nil {
+		value = []byte{}
+	}
+	req := &wire.Request{Op: wire.OpPut, Key: key, Value: value, Perm: uint8(PermRW)}
+	for _, o := range opts {
+		o(req)
+	}
+	return future(c.start(ctx, req, ""), func(r *wire.Response) uint64 { return r.Offset })
+}
+
+// Delete removes key. Without force, deleting an immutable key fails with
+// ErrReadOnly; deleting a missing key fails with ErrNotFound.
+func (c *Client) Delete(ctx context.Context, key string, force bool) error {
+	_, err := c.do(ctx, &wire.Request{Op: wire.OpDelete, Key: key, Force: force}, "")
+	return err
+}
+
+// Stat describes keys: whether each exists, its size, permissions, slot
+// and owner, in the order asked.
+func (c *Client) Stat(ctx context.Context, keys ...string) ([]KeyInfo, error) {
+	byNode := make(map[string][]int)
+	for i, k := range keys {
+		a := c.addrFor(k)
+		byNode[a] = append(byNode[a], i)
+	}
+	out := make([]KeyInfo, len(keys))
+	for addr, idx := range byNode {
+		sub := make([]string, len(idx))
+		for j, i := range idx {
+			sub[j] = keys[i]
+		}
+		req := &wire.Request{Op: wire.OpStat, Keys: sub, ReplicaOK: c.cfg.ReadFromReplicas}
+		resp, err := c.do(ctx, req, addr)
+		if err != nil {
+			return nil, err
+		}
+		if len(resp.Stats) != len(sub) {
+			return nil, fmt.Errorf("stat: node %s answered %d entries for %d keys", addr, len(resp.Stats), len(sub))
+		}
+		for j, i := range idx {
+			out[i] = resp.Stats[j]
+		}
+	}
+	return out, nil
+}
+
+// Ping checks that a node of the cluster answers.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.do(ctx, &wire.Request{Op: wire.OpPing}, "")
+	return err
+}
+
+// ExecOptions describe an execution.
+type ExecOptions struct {
+	Args    []string      // argv after the key (raw) or ExecArgs.args
+	Deps    []Dep         // values the lambda reads, inline or as files
+	Outputs []Output      // raw mode: files stored as keys afterwards
+	Raw     bool          // run an unmodified binary
+	Timeout time.Duration // wall-clock limit; zero means the node's default
+
+	// Node runs the lambda on this node, given by id or client address.
+	// If blank, it runs on the owner of the first dependency, or of the
+	// lambda's key when it has none.
+	Node string
+}
+
+// ExecResult is what an execution returned.
+type ExecResult struct {
+	ReturnCode int      // the lambda's return code
+	Output     []byte   // its output (raw mode: its stdout)
+	Puts       []string // keys it stored
+	Node       string   // id of the node that ran it
+}
+
+// Exec runs the lambda stored at key. A lambda that ran and returned a
+// non-zero code is not an error; a lambda the node could not run or had to
+// kill is (ErrExecFailed, ErrNotExecutable, ErrBusy, ...).
+func (c *Client) Exec(ctx context.Context, key string, opts ExecOptions) (*ExecResult, error) {
+	return c.ExecAsync(ctx, key, opts).Wait()
+}
+
+// ExecAsync starts an execution and returns at once.
+func (c *Client) ExecAsync(ctx context.Context, key string, opts ExecOptions) *Future[*ExecResult] {
+	req := &wire.Request{
+		Op: wire.OpExecute, Key: key, Args: opts.Args, Deps: opts.Deps,
+		Outputs: opts.Outputs, Raw: opts.Raw, Timeout: opts.Timeout,
+		ReplicaOK: c.cfg.ReadFromReplicas,
+	}
+	node := c.resolveNode(opts.Node)
+	if node == "" && len(opts.Deps) > 0 {
+		node = c.addrFor(opts.Deps[0].Key)
+	}
+	return future(c.start(ctx, req, node), func(r *wire.Response) *ExecResult {
+		return &ExecResult{ReturnCode: r.ReturnCode, Output: r.Output, Puts: r.Puts, Node: r.ExecNode}
+	})
+}
+
+// resolveNode turns a node id into its client address; an address (or
+// blank) is returned as is.
+func (c *Client) resolveNode(node string) string {
+	if node == "" || strings.Contains(node, ":") {
+		return node
+	}
+	if a, ok := c.routes.Load().byID[node]; ok {
+		return a
+	}
+	return node
+}
