@@ -73,17 +73,21 @@ func (c *Cache) Get(key string) (value []byte, perm Perm, ok bool) {
 }
 
 // Add caches value under key, replacing any entry for key, and evicts the
-// least recently used entries until the cache fits its bound. It ignores
-// values whose perm has PermW (mutable) and entries that alone exceed the
-// bound. Add keeps value; the caller must not modify it afterwards.
+// least recently used entries until the cache fits its bound. It does not
+// cache values whose perm has PermW (mutable) or entries that alone exceed
+// the bound; it still drops an older entry for key, which is stale. Add
+// keeps value; the caller must not modify it afterwards.
 func (c *Cache) Add(key string, value []byte, perm Perm) {
-	e := cacheEntry{value: value, perm: perm}
-	if c.lru == nil || perm.Writable() || e.cost(key) > c.maxBytes {
+	if c.lru == nil {
 		return
 	}
+	e := cacheEntry{value: value, perm: perm}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.removeLocked(key)
+	if perm.Writable() || e.cost(key) > c.maxBytes {
+		return
+	}
 	c.lru.Add(key, e)
 	c.stats.Items++
 	c.stats.Bytes += e.cost(key)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 
@@ -15,6 +16,7 @@ import (
 // published counters equal the ones in the file. Test cleanups call it
 // before Close. It returns ErrClosed after Close.
 func CheckInvariants(s *Store) error {
+	quiesce(s)
 	return view(s, func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
@@ -40,6 +42,14 @@ func CheckSnapshot(s *Store) error {
 		_, err := checkSnapshot(tx)
 		return err
 	})
+}
+
+// quiesce waits until the committer has answered every op queued so far,
+// including those of callers that gave up on their context, by queuing a
+// delete of a key on slot 0xffff, which no key has. It counts as one
+// Rejected op.
+func quiesce(s *Store) {
+	s.submit(context.Background(), &op{kind: opDelete, key: []byte{0xff, 0xff, 'q'}})
 }
 
 func view(s *Store, fn func(tx *bolt.Tx) error) error {

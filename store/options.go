@@ -2,13 +2,15 @@ package store
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	bolt "go.etcd.io/bbolt"
 )
 
-// SyncMode says when a commit reaches the disk. The zero value is SyncAlways.
+// SyncMode says when a commit reaches the disk. The zero value is
+// SyncAlways. It is a plain value, safe to share.
 type SyncMode int
 
 const (
@@ -17,7 +19,8 @@ const (
 	SyncAlways SyncMode = iota
 	// SyncNone never fsyncs (bbolt NoSync). A crash of the process loses
 	// nothing, since the kernel keeps the written pages, but a crash of the
-	// machine may lose acknowledged writes or corrupt the file.
+	// machine may lose acknowledged writes (and so take Offset back) or
+	// corrupt the file.
 	SyncNone
 )
 
@@ -55,8 +58,9 @@ const (
 	maxRecordValue = bolt.MaxValueSize - recordHeaderLen
 )
 
-// Options configures a Store. Open copies it; changing it afterwards has no
-// effect. The zero value is usable and means the defaults.
+// Options configures a Store. Open copies it, so changing it afterwards has
+// no effect on the Store; it is a plain struct without locking. The zero
+// value is usable and means the defaults.
 type Options struct {
 	// Sync says when commits are fsynced. Zero is SyncAlways.
 	Sync SyncMode
@@ -112,17 +116,13 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("store options: MaxBatchOps %d: want >= 0", o.MaxBatchOps)
 	case o.MaxBatchBytes < 0:
 		return fmt.Errorf("store options: MaxBatchBytes %d: want >= 0", o.MaxBatchBytes)
-	case o.InitialMmapSize < 0 || o.InitialMmapSize > maxMmap:
-		return fmt.Errorf("store options: InitialMmapSize %d: want 0..%d bytes", o.InitialMmapSize, int64(maxMmap))
+	case o.InitialMmapSize < 0 || o.InitialMmapSize > math.MaxInt:
+		return fmt.Errorf("store options: InitialMmapSize %d: want 0..%d bytes", o.InitialMmapSize, math.MaxInt)
 	case o.LockTimeout < 0:
 		return fmt.Errorf("store options: LockTimeout %s: want >= 0", o.LockTimeout)
 	}
 	return nil
 }
-
-// maxMmap bounds InitialMmapSize to what an int holds on every platform we
-// build for (1 TiB; bbolt's own limit is 256 TiB on 64-bit).
-const maxMmap = 1 << 40
 
 // withDefaults returns a copy of o (nil meaning DefaultOptions) with zero
 // fields replaced by their defaults.

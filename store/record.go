@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/lambdakv/lambdakv/slots"
 )
 
@@ -85,13 +87,7 @@ type counters struct {
 	bytes  int64
 }
 
-// metaBucket is what readCounters and writeCounters need of a bbolt bucket.
-type metaBucket interface {
-	Get(key []byte) []byte
-	Put(key, value []byte) error
-}
-
-func readCounters(b metaBucket) (counters, error) {
+func readCounters(b *bolt.Bucket) (counters, error) {
 	var v [3]uint64
 	for i, name := range [][]byte{metaOffset, metaKeys, metaBytes} {
 		raw := b.Get(name)
@@ -106,7 +102,7 @@ func readCounters(b metaBucket) (counters, error) {
 	return counters{offset: v[0], keys: int64(v[1]), bytes: int64(v[2])}, nil
 }
 
-func writeCounters(b metaBucket, c counters) error {
+func writeCounters(b *bolt.Bucket, c counters) error {
 	for _, kv := range []struct {
 		name []byte
 		v    uint64
