@@ -44,7 +44,7 @@ func EncodeResponse(w io.Writer, resp *Response) error {
 func encode(w io.Writer, v msgpack.CustomEncoder) error {
 	var buf *bufio.Writer
 	if _, ok := w.(io.ByteWriter); !ok {
-		buf = bufio.NewWriterSize(w, 32<<10)
+		buf = bufio.NewWriterSize(w, 8<<10)
 		w = buf
 	}
 	e := msgpack.GetEncoder()

@@ -221,8 +221,9 @@ func readInt(d *msgpack.Decoder, lo, hi int64) (int64, error) {
 }
 
 // skipValue skips one value of any type, refusing nesting deeper than
-// maxDepth. Containers are walked here, not by msgpack's Skip, which
-// recurses without a bound.
+// maxDepth. Containers and byte strings are walked here, not by msgpack's
+// Skip, which recurses without a bound and grows the pooled decoder's
+// buffer to the declared length of what it skips.
 func skipValue(d *msgpack.Decoder, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("nested deeper than %d levels", maxDepth)
@@ -238,13 +239,43 @@ func skipValue(d *msgpack.Decoder, depth int) error {
 		n *= 2
 	case isArray(c):
 		n, err = readArrayLen(d)
-	default:
+	case isStr(c) || isBin(c):
+		if n, err = d.DecodeBytesLen(); err == nil {
+			err = discard(d, n)
+		}
+		return noEOF(err)
+	case msgpcode.IsExt(c):
+		if _, n, err = d.DecodeExtHeader(); err == nil {
+			err = discard(d, n)
+		}
+		return noEOF(err)
+	default: // scalars: at most 9 bytes
 		return noEOF(d.Skip())
 	}
 	for i := 0; i < n && err == nil; i++ {
 		err = skipValue(d, depth+1)
 	}
 	return err
+}
+
+// discard skips n bytes of input without allocating them.
+func discard(d *msgpack.Decoder, n int) error {
+	if sr, ok := d.Buffered().(*sliceReader); ok {
+		_, err := sr.next(n)
+		return err
+	}
+	if left, ok := remaining(d); ok && n > left {
+		return io.ErrUnexpectedEOF
+	}
+	var scratch [4096]byte
+	for n > 0 {
+		k := min(n, len(scratch))
+		if err := d.ReadFull(scratch[:k]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
 }
 
 // noEOF turns io.EOF in the middle of a value into io.ErrUnexpectedEOF.
