@@ -52,15 +52,16 @@ static ExecResponse big(const ExecArgs *a)
 	ExecResponse r = lkv_response();
 	size_t out = strtoul(lkv_arg(a, 1), NULL, 10), puts = strtoul(lkv_arg(a, 2), NULL, 10);
 	size_t size = strtoul(lkv_arg(a, 3), NULL, 10), i;
-	char *buf = (char *)malloc(size + out + 1), key[64];
-	memset(buf, 'x', size + out);
+	char *buf = (char *)malloc(size + out + 301), key[64];
+	memset(buf, 'x', size + out + 300);
+	buf[size + out + 300] = '\0';
 	for (i = 0; i < out; i += 1000)
 		lkv_write(&r, buf, out - i < 1000 ? out - i : 1000);
 	for (i = 0; i < puts; i++) {
 		snprintf(key, sizeof key, "big/%zu", i);
 		lkv_put(&r, key, buf, size, LKV_RW);
 	}
-	lkv_printf(&r, "%s", buf + size + out); /* empty string */
+	lkv_printf(&r, "%s", "");                /* nothing */
 	lkv_printf(&r, "%.*s", 300, buf);       /* longer than printf's fast path */
 	free(buf);
 	return r;
