@@ -31,10 +31,12 @@ var handlers = map[string]lambda.Handler{
 		}
 		return resp, nil
 	},
-	"error":   func(*lambda.Args) (*lambda.Response, error) { return nil, errors.New("no luck") },
-	"panic":   func(*lambda.Args) (*lambda.Response, error) { panic("boom") },
-	"nil":     func(*lambda.Args) (*lambda.Response, error) { return nil, nil },
-	"invalid": func(*lambda.Args) (*lambda.Response, error) { return (&lambda.Response{}).AddPut("k", nil, lambda.W), nil },
+	"error": func(*lambda.Args) (*lambda.Response, error) { return nil, errors.New("no luck") },
+	"panic": func(*lambda.Args) (*lambda.Response, error) { panic("boom") },
+	"nil":   func(*lambda.Args) (*lambda.Response, error) { return nil, nil },
+	"invalid": func(*lambda.Args) (*lambda.Response, error) {
+		return (&lambda.Response{}).AddPut("k", nil, lambda.W), nil
+	},
 	"errput": func(*lambda.Args) (*lambda.Response, error) {
 		return (&lambda.Response{ReturnCode: 5}).AddPut("k", nil, lambda.R), errors.New("late failure\n")
 	},

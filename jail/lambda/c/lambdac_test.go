@@ -225,7 +225,7 @@ func TestProbe_forwardCompatible(t *testing.T) {
 	// Unknown fields of every msgpack type are skipped.
 	in := []byte{0x84,
 		0xa6, 'f', 'u', 't', 'u', 'r', 'e',
-		0x8a, // map of 10 pairs holding every scalar kind
+		0x8a,       // map of 10 pairs holding every scalar kind
 		0x01, 0xe0, // fixint: negative fixint
 		0xcc, 0xff, 0xcd, 0, 1, // uint8: uint16
 		0xce, 0, 0, 0, 1, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1, // uint32: uint64
