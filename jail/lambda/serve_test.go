@@ -38,9 +38,14 @@ var handlers = map[string]lambda.Handler{
 		return (&lambda.Response{}).AddPut("k", nil, lambda.W), nil
 	},
 	"errput": func(*lambda.Args) (*lambda.Response, error) {
-		return (&lambda.Response{ReturnCode: 5}).AddPut("k", nil, lambda.R), errors.New("late failure\n")
+		return (&lambda.Response{ReturnCode: 5}).AddPut("k", nil, lambda.R), lineError("late failure\n")
 	},
 }
+
+// lineError is an error whose text already ends in a newline.
+type lineError string
+
+func (e lineError) Error() string { return string(e) }
 
 // TestMain lets the test binary act as a lambda: with LAMBDA_TEST_SERVE set
 // it calls lambda.Serve with that handler instead of running tests.

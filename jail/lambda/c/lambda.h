@@ -158,6 +158,10 @@ int lkv_printf(ExecResponse *r, const char *fmt, ...)
 	;
 int lkv_vprintf(ExecResponse *r, const char *fmt, va_list ap);
 
+/* lkv_output returns the output written so far and its length in *len (if
+ * len is not NULL); the pointer is valid until the next write. */
+const unsigned char *lkv_output(const ExecResponse *r, size_t *len);
+
 /* lkv_put asks the node to store value (len bytes) under key with perm (a
  * combination of LKV_R, LKV_W, LKV_X that includes LKV_R). The bytes are
  * copied. lkv_put_str puts a NUL-terminated string. */
@@ -663,6 +667,13 @@ int lkv_write(ExecResponse *r, const void *data, size_t len)
 }
 
 int lkv_print(ExecResponse *r, const char *s) { return lkv_write(r, s, strlen(s)); }
+
+const unsigned char *lkv_output(const ExecResponse *r, size_t *len)
+{
+	if (len)
+		*len = r->lkv_out_len_;
+	return r->lkv_out_ ? r->lkv_out_ : (const unsigned char *)"";
+}
 
 int lkv_vprintf(ExecResponse *r, const char *fmt, va_list ap)
 {
