@@ -26,51 +26,59 @@
 // jail/lambda/c/lambda.h, and any a user writes in another language). It
 // changes only with a version bump.
 //
-//  1. The node writes ONE msgpack map, ExecArgs, to the lambda's stdin and
-//     closes stdin:
+// The node writes ONE msgpack map, ExecArgs, to the lambda's stdin and
+// closes stdin:
 //
-//     {"args": [str...], "values": {key(str): bin}, "files": {key(str): path(str)}}
+//	{"args": [str...], "values": {key(str): bin}, "files": {key(str): path(str)}}
 //
-//     "args" are the --arg strings in order. "values" holds the deps passed
-//     inline. "files" maps the keys of the deps passed as files to relative
-//     paths in the current working directory (the lambda's workdir).
-//     Runtimes must ignore fields they do not know (forward compatibility).
+// "args" are the lkv exec --arg strings, in order. "values" holds the deps
+// passed inline. "files" maps the keys of the deps passed as files to
+// relative paths in the current working directory (the lambda's workdir).
+// Runtimes must ignore fields they do not know (forward compatibility).
 //
-//  2. The lambda writes ONE msgpack map, ExecResponse, to stdout and exits:
+// The lambda writes ONE msgpack map, ExecResponse, to stdout and exits:
 //
-//     {"return_code": int, "return_output": bin, "puts": [{"key": str, "value": bin, "perm": uint}]}
+//	{"return_code": int, "return_output": bin, "puts": [{"key": str, "value": bin, "perm": uint}]}
 //
-//     perm is a bit set: R=1, W=2, X=4. R is required, as on every put.
-//
-//  3. The node stores the puts and answers the client with return_code and
-//     return_output.
+// perm is a bit set: R=1, W=2, X=4 (R is required, as on every put). The
+// node then stores the puts and answers the client with return_code and
+// return_output.
 //
 // Encoders in this package write every field, map keys in sorted order,
-// strings as msgpack str and byte strings as bin, so equal messages encode
-// to equal bytes. Decoders accept str where bin is expected, nil for an empty
-// bin, array or map, and the fields in any order.
+// strings as msgpack str and byte strings as bin (nil as an empty bin), so
+// equal messages encode to equal bytes. Decoders accept the fields in any
+// order, str where bin is expected, and nil for an empty bin, array or map.
+// In ExecArgs a missing field reads as empty; in ExecResponse, and in each
+// put, every field is required.
 //
 // # Response rules
 //
 // [DecodeResponse], which the node applies to the untrusted bytes a lambda
-// wrote, rejects with [ErrMalformed] anything but exactly one ExecResponse:
-// trailing bytes, wrong types, non-string map keys, a duplicated field,
-// return_code outside the int32 range, a put key that is empty, longer than
-// [MaxKeyLen] or contains NUL, the same put key twice, a perm without R or
-// with bits beyond R|W|X, and unknown fields nested deeper than 32 levels.
-// Input longer than the caller's cap is [ErrTooLarge]. It never panics, and
-// a declared length larger than the bytes left is refused before anything is
-// allocated for it. Unknown fields are skipped.
+// wrote, refuses with [ErrMalformed] anything but exactly one ExecResponse:
+// trailing bytes, wrong types, non-string map keys, a missing or duplicated
+// field, return_code outside the int32 range, a put key that is empty,
+// longer than [MaxKeyLen] or contains NUL, the same put key twice, a perm
+// without R or with bits beyond R|W|X, and unknown fields nested deeper
+// than 32 levels. Input longer than the caller's cap is [ErrTooLarge]. It
+// never panics, and a declared length or count larger than the bytes left
+// is refused before anything is allocated for it. Unknown fields are
+// skipped.
 //
 // # Errors and panics in a handler
 //
-// [Serve] turns a handler's error into a response with return_code 1 and the
-// error's text as return_output, and a panic into return_code 1 and
-// "panic: VALUE" followed by the stack. Puts of a failed handler are dropped.
-// A response that breaks the rules above is replaced the same way with
-// "lambda: invalid response: ..." so the author sees the mistake. The
-// response is checked before the first byte is written, so stdout never
+// [Serve] (through [Call]) turns a handler's error into a response with
+// return_code 1 and the error's text, plus a newline if it has none, as
+// return_output; a panic into return_code 1 and "panic: VALUE" followed by
+// the stack; a response that breaks the rules above into return_code 1 and
+// "lambda: invalid response: REASON". The puts of such a run are dropped.
+// The response is checked before the first byte is written, so stdout never
 // holds half a response.
+//
+// Serve exits with status 0 whenever it wrote a response, whatever its
+// return_code. If stdin does not hold ExecArgs (for example, the lambda was
+// run with lkv exec --raw, which gives it an empty stdin), it runs nothing,
+// prints the reason on stdout and stderr and exits with status 2; if stdout
+// cannot be written it exits with status 1. lambda.h behaves the same way.
 //
 // # Caveats
 //
