@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lambdakv/lambdakv/client"
+	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/slots"
+)
+
+// nodeJSON is one element of lkv cluster nodes --json (DESIGN §9).
+type nodeJSON struct {
+	ID          string `json:"id"`
+	Addr        string `json:"addr"`
+	GossipAddr  string `json:"gossip_addr"`
+	HTTPAddr    string `json:"http_addr"`
+	Role        string `json:"role"`
+	State       string `json:"state"`
+	Master      string `json:"master"` // for a replica: the master it follows
+	Slots       int    `json:"slots"`  // how many slots it masters
+	Coordinator bool   `json:"coordinator"`
+	Version     string `json:"version"`
+	Offset      uint64 `json:"offset"`
+	Executors   int    `json:"executors"`
+}
+
+// slotJSON is one element of lkv cluster slots --json (DESIGN §9).
+type slotJSON struct {
+	Start    int      `json:"start"`
+	End      int      `json:"end"`
+	Master   string   `json:"master"`
+	Replicas []string `json:"replicas"`
+	Epoch    uint64   `json:"epoch"`
+}
+
+// infoJSON is lkv cluster info --json (DESIGN §9).
+type infoJSON struct {
+	NodeID       string `json:"node_id"` // the node the CLI talked to
+	Addr         string `json:"addr"`
+	Cluster      string `json:"cluster"`
+	Epoch        uint64 `json:"epoch"`
+	Coordinator  string `json:"coordinator"`   // id of the coordinator
+	SlotsCovered int    `json:"slots_covered"` // slots that have a master
+	Slots        int    `json:"slots"`         // slots in all
+	Migrations   int    `json:"migrations"`    // slot moves in progress
+	Nodes        int    `json:"nodes"`
+	Masters      int    `json:"masters"`
+	Version      string `json:"version"`
+}
+
+func (a *app) clusterCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster nodes|slots|info [--json]",
+		Short: "Show the cluster's nodes, slot table or a summary",
+		Args:  exactArgs(0, "a subcommand: nodes, slots or info"),
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(
+		a.topologyCommand("nodes", "List the nodes: id, addresses, role, state, slots", a.printNodes),
+		a.topologyCommand("slots", "Show the slot table: ranges, master, replicas, epoch", a.printSlots),
+		a.topologyCommand("info", "Summarize the cluster: epoch, coordinator, slot coverage", a.printInfo),
+	)
+	return cmd
+}
+
+// topologyCommand is a cluster subcommand that prints the topology.
+func (a *app) topologyCommand(name, short string, print func(c *client.Client, seeds []string, asJSON bool) error) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   name + " [--json]",
+		Short: short,
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, c, done, err := a.dial(cmd, a.global.timeout)
+			if err != nil {
+				return err
+			}
+			defer done()
+			cfg, _ := a.global.clientConfig()
+			return print(c, cfg.Seeds, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) printNodes(c *client.Client, _ []string, asJSON bool) error {
+	top := c.Topology()
+	out := make([]nodeJSON, len(top.Nodes))
+	for i, n := range top.Nodes {
+		out[i] = nodeJSON{
+			ID: n.ID, Addr: n.Addr, GossipAddr: n.GossipAddr, HTTPAddr: n.HTTPAddr,
+			Role: n.Role, State: n.State, Master: n.Master, Slots: n.Slots,
+			Coordinator: n.Coordinator, Version: n.Version, Offset: n.Offset, Executors: n.Executors,
+		}
+	}
+	if asJSON {
+		return writeJSON(a.stdout, out)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tADDR\tGOSSIP\tHTTP\tROLE\tSTATE\tMASTER\tSLOTS\tCOORDINATOR")
+	for _, n := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", n.ID, n.Addr, dash(n.GossipAddr), dash(n.HTTPAddr),
+			n.Role, n.State, dash(n.Master), n.Slots, yesNo(n.Coordinator))
+	}
+	return tw.Flush()
+}
+
+func (a *app) printSlots(c *client.Client, _ []string, asJSON bool) error {
+	top := c.Topology()
+	out := make([]slotJSON, len(top.Slots))
+	for i, r := range top.Slots {
+		out[i] = slotJSON{Start: r.Start, End: r.End, Master: r.Master, Replicas: r.Replicas, Epoch: r.Epoch}
+		if out[i].Replicas == nil {
+			out[i].Replicas = []string{}
+		}
+	}
+	if asJSON {
+		return writeJSON(a.stdout, out)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "START\tEND\tMASTER\tREPLICAS\tEPOCH")
+	for _, r := range out {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\n", r.Start, r.End, dash(r.Master), dash(strings.Join(r.Replicas, ",")), r.Epoch)
+	}
+	return tw.Flush()
+}
+
+func (a *app) printInfo(c *client.Client, seeds []string, asJSON bool) error {
+	info := clusterInfo(c.Topology(), seeds)
+	if asJSON {
+		return writeJSON(a.stdout, info)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "node:\t%s (%s)\n", dash(info.NodeID), dash(info.Addr))
+	fmt.Fprintf(tw, "cluster:\t%s\n", dash(info.Cluster))
+	fmt.Fprintf(tw, "epoch:\t%d\n", info.Epoch)
+	fmt.Fprintf(tw, "coordinator:\t%s\n", dash(info.Coordinator))
+	fmt.Fprintf(tw, "slots covered:\t%d/%d\n", info.SlotsCovered, info.Slots)
+	fmt.Fprintf(tw, "migrations:\t%d\n", info.Migrations)
+	fmt.Fprintf(tw, "nodes:\t%d (%d masters)\n", info.Nodes, info.Masters)
+	fmt.Fprintf(tw, "version:\t%s\n", dash(info.Version))
+	return tw.Flush()
+}
+
+// clusterInfo summarizes a topology. The node is the one whose address is
+// the first seed that appears in it, else the first node listed (the one
+// that answered puts itself first).
+func clusterInfo(top *wire.Topology, seeds []string) infoJSON {
+	info := infoJSON{Epoch: top.Epoch, Slots: slots.NumSlots, Nodes: len(top.Nodes)}
+	self := -1
+	for _, s := range seeds {
+		for i, n := range top.Nodes {
+			if self < 0 && n.Addr == s {
+				self = i
+			}
+		}
+	}
+	if self < 0 && len(top.Nodes) > 0 {
+		self = 0
+	}
+	if self >= 0 {
+		n := top.Nodes[self]
+		info.NodeID, info.Addr, info.Version = n.ID, n.Addr, n.Version
+	}
+	alive := make(map[string]bool, len(top.Nodes))
+	for _, n := range top.Nodes {
+		if n.Coordinator {
+			info.Coordinator = n.ID
+		}
+		if n.Role == "master" {
+			info.Masters++
+		}
+		alive[n.ID] = n.State == "" || n.State == "alive"
+	}
+	for _, r := range top.Slots {
+		if r.Master != "" && alive[r.Master] {
+			info.SlotsCovered += min(r.End, slots.NumSlots-1) - max(r.Start, 0) + 1
+		}
+	}
+	return info
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lambdakv/lambdakv/client"
+	"github.com/lambdakv/lambdakv/jail"
+)
+
+// execSlack is how much longer than the lambda's time limit lkv exec waits
+// for an answer: dependency fetches, queueing and storing the outputs.
+const execSlack = 30 * time.Second
+
+// placements are the heuristics --placement accepts (DESIGN §7).
+var placements = []string{"work-stealing", "most-objects", "most-bytes", "largest-object"}
+
+// execFlags are lkv exec's options.
+type execFlags struct {
+	args      []string
+	deps      []string
+	inline    []string
+	outs      []string
+	outPerm   string
+	raw       bool
+	timeout   time.Duration
+	placement string
+	node      string
+}
+
+func (a *app) execCommand() *cobra.Command {
+	var f execFlags
+	cmd := &cobra.Command{
+		Use:   "exec KEY [--arg S]... [--dep KEY[:NAME]]... [--inline KEY]... [--out FILE=KEY]... [--raw]",
+		Short: "Run the lambda stored at KEY; print its output and exit with its return code",
+		Long: `Run the lambda stored at KEY on a node holding its data, print its output on
+stdout and exit with its return code (codes outside 0..255 exit 255). An
+error (not found, not executable, killed by the sandbox, ...) is one line
+on stderr and exit status 1.
+
+--dep KEY[:NAME] writes the value of KEY into the lambda's working directory
+as the file NAME (default: the key). It splits at the last colon, so a key
+that contains a colon and keeps its own name is written with a trailing
+colon: --dep user:1:
+--inline KEY passes the value inside the lambda's ExecArgs instead.
+--out FILE=KEY stores the file FILE the program leaves in its
+working directory as KEY, with --out-perm (default r: immutable).
+--raw runs an unmodified static binary: argv is KEY and the --arg values,
+stdout is the output and the exit status the return code.`,
+		Args: exactArgs(1, "one KEY"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options()
+			if err != nil {
+				return err
+			}
+			wait := f.timeout
+			if wait == 0 {
+				wait = jail.DefaultWall
+			}
+			ctx, c, done, err := a.dial(cmd, wait+execSlack)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := c.Exec(ctx, args[0], opts)
+			if err != nil {
+				return &keyError{key: args[0], err: err}
+			}
+			if _, err := a.stdout.Write(res.Output); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
+			code := exitCode(res.ReturnCode)
+			a.code = &code
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringArrayVar(&f.args, "arg", nil, "an argument for the lambda (repeatable; commas are not split)")
+	fs.StringArrayVar(&f.deps, "dep", nil, "`KEY[:NAME]`: a value written into the working directory as NAME (repeatable)")
+	fs.StringArrayVar(&f.inline, "inline", nil, "`KEY`: a value passed inline in ExecArgs (repeatable)")
+	fs.StringArrayVar(&f.outs, "out", nil, "`FILE=KEY`: store the file FILE the lambda leaves as KEY afterwards (repeatable)")
+	fs.StringVar(&f.outPerm, "out-perm", "r", "permissions of the --out keys: r, rw, rx or rwx")
+	fs.BoolVar(&f.raw, "raw", false, "run an unmodified static binary (argv, stdout, exit status)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "the lambda's wall-clock limit (default: the node's, 30s unless configured)")
+	fs.StringVar(&f.placement, "placement", "", "where to run it: "+strings.Join(placements, ", "))
+	fs.StringVar(&f.node, "node", "", "run on this node (`ID` or HOST:PORT)")
+	return cmd
+}
+
+// options validates the flags and builds the client's ExecOptions.
+func (f *execFlags) options() (client.ExecOptions, error) {
+	opts := client.ExecOptions{Args: f.args, Raw: f.raw, Timeout: f.timeout, Node: f.node}
+	if f.timeout < 0 {
+		return opts, fmt.Errorf("--timeout %s: must not be negative", f.timeout)
+	}
+	if f.placement != "" && !slices.Contains(placements, f.placement) {
+		return opts, fmt.Errorf("--placement %q: want one of %s", f.placement, strings.Join(placements, ", "))
+	}
+	// The client places an execution on the owner of its first dependency;
+	// the heuristics of DESIGN §7 arrive with the cluster, and until the
+	// client takes a placement option --placement is only validated.
+	for _, s := range f.deps {
+		d, err := parseDep(s)
+		if err != nil {
+			return opts, err
+		}
+		opts.Deps = append(opts.Deps, d)
+	}
+	for _, s := range f.inline {
+		if s == "" {
+			return opts, fmt.Errorf("--inline: empty key")
+		}
+		opts.Deps = append(opts.Deps, client.Dep{Key: s})
+	}
+	perm, err := client.ParsePerm(f.outPerm)
+	if err != nil {
+		return opts, fmt.Errorf("--out-perm: %w", err)
+	}
+	for _, s := range f.outs {
+		o, err := parseOut(s, perm)
+		if err != nil {
+			return opts, err
+		}
+		opts.Outputs = append(opts.Outputs, o)
+	}
+	return opts, nil
+}
+
+// parseDep parses --dep KEY[:NAME], splitting at the last colon. An empty
+// NAME (a trailing colon) means the key itself.
+func parseDep(s string) (client.Dep, error) {
+	key, name := s, ""
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		key, name = s[:i], s[i+1:]
+	}
+	if key == "" {
+		return client.Dep{}, fmt.Errorf("--dep %q: want KEY or KEY:NAME", s)
+	}
+	if name != "" {
+		if err := checkRelName(name); err != nil {
+			return client.Dep{}, fmt.Errorf("--dep %q: file name %w", s, err)
+		}
+	}
+	return client.Dep{Key: key, AsFile: true, Name: name}, nil
+}
+
+// parseOut parses --out FILE=KEY, splitting at the first '='.
+func parseOut(s string, perm client.Perm) (client.Output, error) {
+	file, key, ok := strings.Cut(s, "=")
+	if !ok || file == "" || key == "" {
+		return client.Output{}, fmt.Errorf("--out %q: want FILE=KEY", s)
+	}
+	if err := checkRelName(file); err != nil {
+		return client.Output{}, fmt.Errorf("--out %q: file %w", s, err)
+	}
+	return client.Output{File: file, Key: key, Perm: uint8(perm)}, nil
+}
+
+// checkRelName rejects names that cannot be in a working directory: an
+// absolute path or one with a ".." element. The node checks again.
+func checkRelName(name string) error {
+	if path.IsAbs(name) {
+		return fmt.Errorf("%q must be a relative path", name)
+	}
+	for _, el := range strings.Split(name, "/") {
+		if el == ".." {
+			return fmt.Errorf("%q must not contain ..", name)
+		}
+	}
+	return nil
+}
+
+// exitCode maps a lambda's return code to an exit status.
+func exitCode(rc int) int {
+	if rc < 0 || rc > 255 {
+		return 255
+	}
+	return rc
+}

@@ -1,0 +1,47 @@
+# lab/node1.hcl: node 1 of a three-node lab on one machine.
+#
+#   lkv agent --config configs/lab/node1.hcl &
+#   lkv agent --config configs/lab/node2.hcl &
+#   lkv agent --config configs/lab/node3.hcl &
+#   lkv --addr 127.0.0.1:7370 cluster nodes
+#
+# Each node has its own ports and data directory (relative to where the
+# agent is started). node1 starts the cluster; node2 and node3 join it by
+# pointing at node1's gossip port, but any running node would do.
+#
+# Clustering (gossip, slot table, roles) arrives in a later release; until
+# then each node runs alone and the agent warns that it did not join.
+
+node_id  = "node-1"
+data_dir = "lab-data/node1"
+bind     = "127.0.0.1"
+
+port        = 7370 # client
+gossip_port = 7371 # gossip (membership)
+http_port   = 7372 # HTTP: /metrics, /v1/status
+
+# The first node joins nobody.
+
+# The name all three share; nodes with another name never merge with them.
+cluster = "lab"
+
+# Every node may master slots; with replicas = 1, --role auto would make
+# every second node a replica instead.
+role     = "auto"
+replicas = 0
+
+# Gossip encryption: the same key on every node (base64 of 16, 24 or 32
+# bytes). This one is for the lab only.
+encrypt = "bGFiLWtleS1sYWIta2V5LWxhYi1rZXktbGFiLWtleSE="
+
+# Scratch data: fast writes, nothing survives a machine crash.
+sync = "none"
+
+# Two lambdas at a time per node, four more may wait.
+executors = 2
+pipeline  = 4
+
+# Immutable values fetched from the other nodes are cached up to this much.
+cache_bytes = "64MiB"
+
+log_level = "info"
