@@ -228,6 +228,7 @@ func (c *nodeConn) readLoop(maxFrame int) {
 			// The frame lives in the read buffer; the caller keeps these.
 			resp.Value = cloneNonNil(resp.Value)
 			resp.Output = cloneNonNil(resp.Output)
+			resp.Stderr = cloneNonNil(resp.Stderr)
 		}
 		if resp.ID == 0 && resp.Status != wire.StatusOK {
 			// The node refused the connection itself (e.g. a frame too large).

@@ -318,6 +318,7 @@ type ExecResult struct {
 	Output     []byte   // its output (raw mode: its stdout)
 	Puts       []string // keys it stored
 	Node       string   // id of the node that ran it
+	Stderr     []byte   // raw mode: the end of its stderr
 }
 
 // Exec runs the lambda stored at key. A lambda that ran and returned a
@@ -339,7 +340,7 @@ func (c *Client) ExecAsync(ctx context.Context, key string, opts ExecOptions) *F
 		node = c.addrFor(opts.Deps[0].Key)
 	}
 	return future(c.start(ctx, req, node), func(r *wire.Response) *ExecResult {
-		return &ExecResult{ReturnCode: r.ReturnCode, Output: r.Output, Puts: r.Puts, Node: r.ExecNode}
+		return &ExecResult{ReturnCode: r.ReturnCode, Output: r.Output, Puts: r.Puts, Node: r.ExecNode, Stderr: r.Stderr}
 	})
 }
 

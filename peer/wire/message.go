@@ -74,6 +74,7 @@ type Response struct {
 	Output     []byte   // execute: the lambda's output; aliases the frame when decoded
 	Puts       []string // execute: keys the lambda stored
 	ExecNode   string   // execute: id of the node that ran the lambda
+	Stderr     []byte   // execute, raw mode: the end of the lambda's stderr (at most 64 KiB)
 }
 
 // StatEntry describes one key for a stat request.

@@ -1,0 +1,328 @@
+package peer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lambdakv/lambdakv/peer/wire"
+)
+
+const (
+	readBufSize  = 32 << 10
+	writeBufSize = 32 << 10
+	// writeStall closes a connection whose client has not taken any bytes
+	// for this long, so a client that never reads cannot pin the node's
+	// memory forever.
+	writeStall = 30 * time.Second
+)
+
+// reply is a response on its way to the writer, with what it holds.
+type reply struct {
+	resp       wire.Response
+	op         wire.Op
+	start      time.Time
+	held       int64 // connection bytes to release once written
+	bigFrame   int64 // node-wide large-frame bytes to release
+	closeAfter bool  // close the connection after writing this
+}
+
+var replyPool = sync.Pool{New: func() any { return new(reply) }}
+
+// conn serves one client connection with a reader and a writer goroutine.
+type conn struct {
+	p  *Peer
+	nc net.Conn
+	fr *wire.FrameReader
+
+	ctx    context.Context // cancelled when the connection is torn down
+	cancel context.CancelFunc
+
+	out      chan *reply   // to the writer; never blocks: one slot per request
+	slots    chan struct{} // requests in flight; a send acquires
+	held     atomic.Int64  // request and response bytes held
+	drained  chan struct{} // signalled when held bytes are released
+	handlers sync.WaitGroup
+	dead     chan struct{} // closed when the writer fails; nothing more is written
+	deadOnce sync.Once
+
+	authed  bool   // reader only
+	pending *reply // reader only: the reply started for the request just read
+}
+
+func newConn(p *Peer, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(p.ctx)
+	c := &conn{
+		p:       p,
+		nc:      nc,
+		fr:      wire.NewFrameReader(nc, readBufSize, p.cfg.MaxFrame),
+		ctx:     ctx,
+		cancel:  cancel,
+		out:     make(chan *reply, p.cfg.MaxInflight),
+		slots:   make(chan struct{}, p.cfg.MaxInflight),
+		drained: make(chan struct{}, 1),
+		dead:    make(chan struct{}),
+		authed:  p.cfg.Token == "",
+	}
+	return c
+}
+
+// stopReading makes the reader return at its next read.
+func (c *conn) stopReading() {
+	_ = c.nc.SetReadDeadline(time.Now())
+}
+
+func (c *conn) markDead() {
+	c.deadOnce.Do(func() { close(c.dead) })
+}
+
+// acquire waits for room for one more request: a free slot and held bytes
+// under the cap. It returns false if the connection is going away.
+func (c *conn) acquire() bool {
+	for c.held.Load() >= c.p.cfg.MaxConnBytes {
+		select {
+		case <-c.drained:
+		case <-c.dead:
+			return false
+		case <-c.p.shutdownCh:
+			return false
+		}
+	}
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	case <-c.dead:
+		return false
+	case <-c.p.shutdownCh:
+		return false
+	}
+}
+
+// tryAcquire takes a slot without waiting.
+func (c *conn) tryAcquire() bool {
+	if c.held.Load() >= c.p.cfg.MaxConnBytes {
+		return false
+	}
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *conn) release(r *reply) {
+	<-c.slots
+	if r.held != 0 {
+		c.held.Add(-r.held)
+		select {
+		case c.drained <- struct{}{}:
+		default:
+		}
+	}
+	if r.bigFrame != 0 {
+		c.p.bigFrames.Release(r.bigFrame)
+	}
+}
+
+// send hands a reply to the writer. It never blocks: each request holds a
+// slot, and out has room for one reply per slot.
+func (c *conn) send(r *reply) {
+	r.held += int64(len(r.resp.Value) + len(r.resp.Output))
+	c.held.Add(int64(len(r.resp.Value) + len(r.resp.Output)))
+	c.out <- r
+}
+
+// newReply starts the reply to req.
+func newReply(req *wire.Request, start time.Time) *reply {
+	r := replyPool.Get().(*reply)
+	*r = reply{op: req.Op, start: start}
+	r.resp.ID = req.ID
+	return r
+}
+
+// readLoop reads and dispatches requests until the client goes away, a
+// fatal protocol error, or shutdown. Then it waits for the requests it
+// started and lets the writer finish.
+func (c *conn) readLoop() {
+	defer c.finish()
+	if !c.authed {
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.p.cfg.AuthTimeout))
+	}
+	dec := wire.NewDecoder()
+	var req wire.Request
+	for {
+		if !c.acquire() {
+			return
+		}
+		r, ok := c.readRequest(dec, &req)
+		if !ok {
+			return
+		}
+		if r != nil { // an error answered at once
+			c.send(r)
+			if r.closeAfter {
+				return
+			}
+			continue
+		}
+		if !c.dispatch(dec, &req) {
+			return
+		}
+	}
+}
+
+// readRequest reads and decodes the next request into req. It returns a
+// reply when the request is answered by an error, and false when the
+// connection is done (the slot is then already released or moot).
+func (c *conn) readRequest(dec *wire.Decoder, req *wire.Request) (*reply, bool) {
+	n, err := c.fr.PeekLen()
+	var big int64
+	if err == nil && c.fr.Large(n) {
+		// Reserve node-wide memory before receiving a large frame.
+		if err := c.p.bigFrames.Acquire(c.ctx, int64(n)); err != nil {
+			return nil, false
+		}
+		big = int64(n)
+	}
+	start := time.Now()
+	payload, borrowed, err := c.fr.Next()
+	if err != nil {
+		if big != 0 {
+			c.p.bigFrames.Release(big)
+		}
+		return c.frameError(err)
+	}
+	c.p.metrics.bytesIn.Add(float64(n + wire.HeaderSize))
+	err = dec.Request(payload, req)
+	r := newReply(req, start)
+	r.bigFrame = big
+	if !borrowed {
+		r.held = int64(n)
+		c.held.Add(r.held)
+	}
+	if err != nil {
+		r.op = wire.OpInvalid
+		r.resp.Status = wire.StatusBadRequest
+		r.resp.Error = err.Error()
+		r.closeAfter = !errors.Is(err, wire.ErrBadOp)
+		return r, true
+	}
+	if !c.authed {
+		return c.authenticate(req, r), true
+	}
+	c.pending = r
+	return nil, true
+}
+
+// frameError answers a frame that cannot be read, if it can be answered.
+func (c *conn) frameError(err error) (*reply, bool) {
+	var status wire.Status
+	switch {
+	case errors.Is(err, wire.ErrFrameTooLarge):
+		status = wire.StatusTooLarge
+	case errors.Is(err, wire.ErrEmptyFrame):
+		status = wire.StatusBadRequest
+	default:
+		if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
+			c.p.logger.Debug("read failed", "remote", c.nc.RemoteAddr(), "error", err)
+		}
+		<-c.slots
+		return nil, false
+	}
+	r := newReply(&wire.Request{}, time.Now())
+	r.resp.Status = status
+	r.resp.Error = err.Error()
+	r.closeAfter = true
+	return r, true
+}
+
+// authenticate checks the first request when the node has a token.
+func (c *conn) authenticate(req *wire.Request, r *reply) *reply {
+	if req.Op == wire.OpHello && req.Token == c.p.cfg.Token {
+		c.authed = true
+		_ = c.nc.SetReadDeadline(time.Time{})
+		return c.p.hello(req, r)
+	}
+	r.resp.Status = wire.StatusUnauthorized
+	r.resp.Error = "hello with a valid token required"
+	r.closeAfter = true
+	return r
+}
+
+// finish runs when the reader stops: wait for handlers, then let the
+// writer drain and close.
+func (c *conn) finish() {
+	c.handlers.Wait()
+	close(c.out)
+}
+
+// writeLoop writes replies, flushing when no more are queued, and closes
+// the connection when the reader is done.
+func (c *conn) writeLoop() {
+	defer c.p.removeConn(c)
+	defer c.cancel()
+	defer c.nc.Close()
+	bw := bufio.NewWriterSize(stallWriter{c.nc}, writeBufSize)
+	enc := wire.NewEncoder()
+	alive := true
+	for r := range c.out {
+		if alive {
+			alive = c.write(bw, enc, r)
+		}
+		c.p.metrics.observe(r)
+		c.release(r)
+		closeAfter := r.closeAfter
+		replyPool.Put(r)
+		if closeAfter && alive {
+			_ = bw.Flush()
+			alive = false
+			c.markDead()
+			c.nc.Close()
+		}
+	}
+	if alive {
+		_ = bw.Flush()
+	}
+}
+
+// write encodes one reply and flushes when nothing else is waiting.
+func (c *conn) write(bw *bufio.Writer, enc *wire.Encoder, r *reply) bool {
+	err := enc.WriteResponse(bw, &r.resp)
+	if err == nil && len(c.out) == 0 {
+		err = bw.Flush()
+	}
+	if err != nil {
+		c.markDead()
+		c.nc.Close()
+		return false
+	}
+	c.p.metrics.bytesOut.Add(float64(enc.LastSize()))
+	return true
+}
+
+// stallWriter gives each write of at most 1 MiB its own deadline, so a
+// large response to a slow client is fine while a client that stops
+// reading is cut off.
+type stallWriter struct{ nc net.Conn }
+
+func (w stallWriter) Write(b []byte) (int, error) {
+	var n int
+	for len(b) > 0 {
+		chunk := b[:min(len(b), 1<<20)]
+		_ = w.nc.SetWriteDeadline(time.Now().Add(writeStall))
+		m, err := w.nc.Write(chunk)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		b = b[m:]
+	}
+	return n, nil
+}

@@ -1,0 +1,393 @@
+package peer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lambdakv/lambdakv/jail"
+	"github.com/lambdakv/lambdakv/jail/lambda"
+	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/store"
+)
+
+// Limits on what one execution may ask the node to store.
+const (
+	maxExecPuts     = 10000
+	maxExecPutBytes = 1 << 30
+	maxExecDeps     = 10000
+)
+
+// executor runs lambdas: at most `executors` at a time, with up to
+// `pipeline` more admitted and preparing their dependencies meanwhile.
+type executor struct {
+	jail  *jail.Jail
+	admit chan struct{} // running + waiting; a send admits, BUSY when full
+	run   chan struct{} // running; a send takes an executor
+}
+
+func (p *Peer) startExecutor(ctx context.Context) error {
+	if p.cfg.Executors == 0 {
+		return nil
+	}
+	jc := *p.cfg.Jail
+	if jc.Logger == nil {
+		jc.Logger = p.logger.Named("jail")
+	}
+	if jc.StateDir == "" {
+		jc.StateDir = path.Join(p.cfg.DataDir, "jail")
+	}
+	j, err := jail.New(&jc)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	if err := j.Start(ctx); err != nil {
+		return fmt.Errorf("start sandbox: %w", err)
+	}
+	p.exec = &executor{
+		jail:  j,
+		admit: make(chan struct{}, p.cfg.Executors+p.cfg.Pipeline),
+		run:   make(chan struct{}, p.cfg.Executors),
+	}
+	return nil
+}
+
+func (e *executor) shutdown(ctx context.Context) error {
+	return e.jail.Shutdown(ctx)
+}
+
+// prepared is an execution whose binary and dependencies are in hand.
+type prepared struct {
+	bin    *jail.Binary
+	spec   jail.Spec
+	outs   []wire.Output // raw mode: files to store
+	inline map[string][]byte
+}
+
+// execute runs the lambda req names and stores what it writes.
+func (p *Peer) execute(ctx context.Context, req *wire.Request, r *reply) {
+	if err := p.executeErr(ctx, req, r); err != nil {
+		setError(r, err)
+		var ke *jail.KillError
+		if errors.As(err, &ke) {
+			p.metrics.execKills.WithLabelValues(killLabel(ke.Reason)).Inc()
+		}
+	}
+}
+
+func (p *Peer) executeErr(ctx context.Context, req *wire.Request, r *reply) error {
+	if p.exec == nil {
+		return errorf(wire.StatusUnavailable, "this node runs no lambdas (executors 0)")
+	}
+	if err := validateExec(req); err != nil {
+		return err
+	}
+	select {
+	case p.exec.admit <- struct{}{}:
+	default:
+		return errorf(wire.StatusBusy, "executor queue full")
+	}
+	defer func() { <-p.exec.admit }()
+	p.metrics.execQueue.Inc()
+	queued := true
+	defer func() {
+		if queued {
+			p.metrics.execQueue.Dec()
+		}
+	}()
+	pr, err := p.prepare(req)
+	if err != nil {
+		return err
+	}
+	select {
+	case p.exec.run <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	p.metrics.execQueue.Dec()
+	queued = false
+	start := time.Now()
+	res, err := p.exec.jail.Run(ctx, pr.bin, &pr.spec)
+	<-p.exec.run
+	p.metrics.execBusy.Add(time.Since(start).Seconds())
+	p.metrics.execDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return execError(err)
+	}
+	return p.finishExec(ctx, req, pr, res, r)
+}
+
+// execError maps a sandbox error to what the client sees.
+func execError(err error) error {
+	var ke *jail.KillError
+	switch {
+	case errors.As(err, &ke):
+		return errorf(wire.StatusExecFailed, "%s", ke.Reason)
+	case errors.Is(err, jail.ErrNotExecutable):
+		return errorf(wire.StatusNotExecutable, "%v", err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return errorf(wire.StatusExecFailed, "%v", err)
+}
+
+// killLabel reduces a kill reason to a metric label ("timeout 30s" →
+// "timeout").
+func killLabel(reason string) string {
+	reason = strings.TrimPrefix(reason, "sandbox: ")
+	if i := strings.IndexAny(reason, " :"); i > 0 && !strings.HasSuffix(reason, "limit") {
+		return reason[:i]
+	}
+	return reason
+}
+
+// validateExec checks an execute request before any work is done.
+func validateExec(req *wire.Request) error {
+	if err := store.ValidateKey(req.Key); err != nil {
+		return err
+	}
+	if len(req.Deps) > maxExecDeps {
+		return errorf(wire.StatusBadRequest, "%d deps; at most %d", len(req.Deps), maxExecDeps)
+	}
+	for _, d := range req.Deps {
+		if err := store.ValidateKey(d.Key); err != nil {
+			return fmt.Errorf("dep %q: %w", d.Key, err)
+		}
+		if d.AsFile {
+			if err := validateFileName(depName(d)); err != nil {
+				return fmt.Errorf("dep %q: %w", d.Key, err)
+			}
+		}
+	}
+	if len(req.Outputs) > 0 && !req.Raw {
+		return errorf(wire.StatusBadRequest, "outputs are for raw mode; a runtime-mode lambda returns puts")
+	}
+	for _, o := range req.Outputs {
+		if err := validateFileName(o.File); err != nil {
+			return fmt.Errorf("output %q: %w", o.File, err)
+		}
+		if err := store.ValidateKey(o.Key); err != nil {
+			return fmt.Errorf("output %q: %w", o.File, err)
+		}
+		if err := store.Perm(outputPerm(o)).Validate(); err != nil {
+			return fmt.Errorf("output %q: %w", o.File, err)
+		}
+	}
+	return nil
+}
+
+func depName(d wire.Dep) string {
+	if d.Name != "" {
+		return d.Name
+	}
+	return d.Key
+}
+
+func outputPerm(o wire.Output) uint8 {
+	if o.Perm == 0 {
+		return uint8(store.PermR)
+	}
+	return o.Perm
+}
+
+// validateFileName accepts clean relative paths that stay inside the
+// working directory.
+func validateFileName(name string) error {
+	switch {
+	case name == "" || strings.ContainsRune(name, 0):
+		return errorf(wire.StatusBadRequest, "bad file name %q", name)
+	case strings.HasPrefix(name, "/"):
+		return errorf(wire.StatusBadRequest, "file name %q is absolute", name)
+	case path.Clean(name) != name || name == "." || name == ".." || strings.HasPrefix(name, "../"):
+		return errorf(wire.StatusBadRequest, "file name %q is not a clean relative path", name)
+	}
+	return nil
+}
+
+// prepare fetches the lambda and its dependencies and builds the spec.
+func (p *Peer) prepare(req *wire.Request) (*prepared, error) {
+	pr := &prepared{}
+	var binData []byte
+	var binID string
+	err := p.store.View(func(tx *store.ReadTx) error {
+		v, perm, off, err := tx.Info(req.Key)
+		if err != nil {
+			return fmt.Errorf("lambda %q: %w", req.Key, err)
+		}
+		if !perm.Executable() {
+			return errorf(wire.StatusNotExecutable, "key %q is not executable (perm %s)", req.Key, perm)
+		}
+		binID = req.Key + "@" + strconv.FormatUint(off, 10)
+		if _, ok := p.exec.jail.CachedBinary(binID); !ok {
+			binData = bytes.Clone(v)
+		}
+		return p.fetchDeps(tx, req, pr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if pr.bin, err = p.loadBinary(binID, binData); err != nil {
+		return nil, err
+	}
+	if err := p.buildSpec(req, pr); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+func (p *Peer) loadBinary(id string, data []byte) (*jail.Binary, error) {
+	if b, ok := p.exec.jail.CachedBinary(id); ok {
+		return b, nil
+	}
+	b, err := p.exec.jail.LoadBinary(id, data)
+	if err != nil {
+		return nil, execError(err)
+	}
+	return b, nil
+}
+
+// fetchDeps copies the dependencies out of the store: files for the
+// working directory, values to pass inline.
+func (p *Peer) fetchDeps(tx *store.ReadTx, req *wire.Request, pr *prepared) error {
+	pr.inline = make(map[string][]byte)
+	for _, d := range req.Deps {
+		v, _, err := tx.Get(d.Key)
+		if err != nil {
+			return fmt.Errorf("dep %q: %w", d.Key, err)
+		}
+		p.metrics.depBytes.WithLabelValues("local").Add(float64(len(v)))
+		if d.AsFile {
+			pr.spec.Files = append(pr.spec.Files, jail.File{Name: depName(d), Data: bytes.Clone(v)})
+		} else {
+			pr.inline[d.Key] = bytes.Clone(v)
+		}
+	}
+	return nil
+}
+
+// buildSpec fills in argv, stdin and outputs for the mode asked for.
+func (p *Peer) buildSpec(req *wire.Request, pr *prepared) error {
+	pr.spec.Args = req.Args
+	pr.spec.Limits.Wall = req.Timeout
+	if req.Raw {
+		pr.spec.Argv0 = req.Key
+		for _, o := range req.Outputs {
+			pr.spec.Outputs = append(pr.spec.Outputs, o.File)
+		}
+		pr.outs = req.Outputs
+		if len(pr.inline) > 0 {
+			return errorf(wire.StatusBadRequest, "raw mode has no stdin: pass deps as files")
+		}
+		return nil
+	}
+	args := &lambda.Args{Args: req.Args, Values: pr.inline, Files: make(map[string]string)}
+	for _, d := range req.Deps {
+		if d.AsFile {
+			args.Files[d.Key] = depName(d)
+		}
+	}
+	var buf bytes.Buffer
+	if err := lambda.EncodeArgs(&buf, args); err != nil {
+		return fmt.Errorf("encode ExecArgs: %w", err)
+	}
+	pr.spec.Stdin = buf.Bytes()
+	return nil
+}
+
+// finishExec turns the lambda's result into puts and the response, and
+// stores the puts before answering.
+func (p *Peer) finishExec(ctx context.Context, req *wire.Request, pr *prepared, res *jail.Result, r *reply) error {
+	var puts []lambda.Put
+	if req.Raw {
+		r.resp.ReturnCode = res.ExitCode
+		r.resp.Output = nonNil(res.Stdout)
+		if len(res.Stderr) > 0 {
+			r.resp.Stderr = res.Stderr
+		}
+		for _, o := range pr.outs {
+			data, ok := res.Outputs[o.File]
+			if !ok {
+				return errorf(wire.StatusExecFailed, "output %q: the lambda did not leave it (exit status %d%s)", o.File, res.ExitCode, stderrTail(res.Stderr))
+			}
+			puts = append(puts, lambda.Put{Key: o.Key, Value: data, Perm: lambda.Perm(outputPerm(o))})
+		}
+	} else {
+		resp, err := lambda.UnmarshalResponse(res.Stdout)
+		if err != nil {
+			return errorf(wire.StatusExecFailed, "bad response: %v", err)
+		}
+		r.resp.ReturnCode = resp.ReturnCode
+		r.resp.Output = nonNil(resp.Output)
+		puts = resp.Puts
+	}
+	if err := p.storePuts(ctx, puts); err != nil {
+		return err
+	}
+	r.resp.Puts = make([]string, len(puts))
+	for i, pt := range puts {
+		r.resp.Puts[i] = pt.Key
+	}
+	r.resp.ExecNode = p.id
+	return nil
+}
+
+// stderrTail quotes the end of a lambda's stderr for an error message.
+func stderrTail(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 300 {
+		b = b[len(b)-300:]
+	}
+	return fmt.Sprintf("; stderr: %q", b)
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// storePuts checks the lambda's puts against the limits and stores them
+// concurrently, so they share group commits.
+func (p *Peer) storePuts(ctx context.Context, puts []lambda.Put) error {
+	if len(puts) > maxExecPuts {
+		return errorf(wire.StatusExecFailed, "%d puts; at most %d", len(puts), maxExecPuts)
+	}
+	var total int64
+	for _, pt := range puts {
+		total += int64(len(pt.Value))
+		if err := store.ValidateKey(pt.Key); err != nil {
+			return errorf(wire.StatusExecFailed, "put %q: %v", pt.Key, err)
+		}
+	}
+	if total > maxExecPutBytes {
+		return errorf(wire.StatusExecFailed, "puts total %d bytes; at most %d", total, maxExecPutBytes)
+	}
+	errs := make(chan error, len(puts))
+	for _, pt := range puts {
+		go func() {
+			_, err := p.store.Put(ctx, pt.Key, pt.Value, store.Perm(pt.Perm))
+			if err != nil {
+				err = errorf(statusOf(err), "put %q: %v", pt.Key, err)
+			}
+			errs <- err
+		}()
+	}
+	var all []error
+	for range puts {
+		if err := <-errs; err != nil {
+			all = append(all, err)
+		}
+	}
+	if len(all) > 0 {
+		return all[0]
+	}
+	return nil
+}

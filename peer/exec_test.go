@@ -1,0 +1,195 @@
+package peer_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambdakv/lambdakv/client"
+	"github.com/lambdakv/lambdakv/jail"
+	"github.com/lambdakv/lambdakv/peer"
+)
+
+// execConfig is testConfig with executors and a sandbox of its own.
+func execConfig(t testing.TB, executors int) *peer.Config {
+	cfg := testConfig(t)
+	cfg.Executors = executors
+	cfg.Jail = jail.DefaultConfig()
+	cfg.Jail.StateDir = filepath.Join(t.TempDir(), "jail")
+	return cfg
+}
+
+// upload stores the file at path as an executable key.
+func upload(t testing.TB, c *client.Client, key, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctxT(t), key, b, client.WithPerm(client.PermRX)); err != nil {
+		t.Fatalf("upload %s: %v", key, err)
+	}
+}
+
+func TestPeer_Exec_goRuntime(t *testing.T) {
+	p := startPeer(t, execConfig(t, 2))
+	c := dial(t, p)
+	ctx := ctxT(t)
+	upload(t, c, "echo", buildGo(t, "cmd/lambdas/echo"))
+	upload(t, c, "wordcount", buildGo(t, "cmd/lambdas/wordcount"))
+	if err := c.Put(ctx, "greeting", []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, "book", []byte("the cat saw the dog"), client.WithPerm(client.PermR)); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := c.Exec(ctx, "echo", client.ExecOptions{
+		Args: []string{"hi", "there"},
+		Deps: []client.Dep{{Key: "greeting"}},
+	})
+	if err != nil {
+		t.Fatalf("exec echo: %v", err)
+	}
+	if got, want := string(res.Output), "hi there\ngreeting=hello\n"; got != want || res.ReturnCode != 0 || res.Node != "node-0" {
+		t.Errorf("echo = %q rc %d on %q; want %q rc 0 on node-0", got, res.ReturnCode, res.Node, want)
+	}
+
+	res, err = c.Exec(ctx, "wordcount", client.ExecOptions{
+		Args: []string{"book.counts"},
+		Deps: []client.Dep{{Key: "book", AsFile: true, Name: "in/book.txt"}, {Key: "greeting"}},
+	})
+	if err != nil {
+		t.Fatalf("exec wordcount: %v", err)
+	}
+	want := "cat 1\ndog 1\nhello 1\nsaw 1\nthe 2\n"
+	if string(res.Output) != want || len(res.Puts) != 1 || res.Puts[0] != "book.counts" {
+		t.Errorf("wordcount = %q puts %v; want %q puts [book.counts]", res.Output, res.Puts, want)
+	}
+	if v, err := c.Get(ctx, "book.counts"); err != nil || string(v) != want {
+		t.Errorf("stored book.counts = %q, %v; want %q", v, err, want)
+	}
+	// Running it again puts the same immutable bytes: harmless.
+	if _, err := c.Exec(ctx, "wordcount", client.ExecOptions{
+		Args: []string{"book.counts"},
+		Deps: []client.Dep{{Key: "book", AsFile: true, Name: "in/book.txt"}, {Key: "greeting"}},
+	}); err != nil {
+		t.Errorf("re-run of wordcount: %v", err)
+	}
+}
+
+func TestPeer_Exec_errors(t *testing.T) {
+	cfg := execConfig(t, 1)
+	cfg.Pipeline = 1
+	p := startPeer(t, cfg)
+	c := dial(t, p)
+	ctx := ctxT(t)
+	upload(t, c, "sleeper", buildGo(t, "peer/testdata/lambdas/sleeper"))
+	if err := c.Put(ctx, "data", []byte("not a program")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, "notelf", []byte("#!/bin/sh\necho hi\n"), client.WithPerm(client.PermRX)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		key  string
+		opts client.ExecOptions
+		want error
+	}{
+		{"missing lambda", "nothing", client.ExecOptions{}, client.ErrNotFound},
+		{"no x permission", "data", client.ExecOptions{}, client.ErrNotExecutable},
+		{"not an ELF", "notelf", client.ExecOptions{}, client.ErrNotExecutable},
+		{"missing dep", "sleeper", client.ExecOptions{Args: []string{"0s"}, Deps: []client.Dep{{Key: "nope"}}}, client.ErrNotFound},
+		{"dep name with ..", "sleeper", client.ExecOptions{Deps: []client.Dep{{Key: "data", AsFile: true, Name: "../x"}}}, client.ErrBadRequest},
+		{"absolute dep name", "sleeper", client.ExecOptions{Deps: []client.Dep{{Key: "data", AsFile: true, Name: "/etc/x"}}}, client.ErrBadRequest},
+		{"outputs outside raw", "sleeper", client.ExecOptions{Outputs: []client.Output{{File: "a", Key: "b"}}}, client.ErrBadRequest},
+		{"timeout", "sleeper", client.ExecOptions{Args: []string{"10s"}, Timeout: 300 * time.Millisecond}, client.ErrExecFailed},
+	}
+	for _, tt := range tests {
+		_, err := c.Exec(ctx, tt.key, tt.opts)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: err = %v; want %v", tt.name, err, tt.want)
+		}
+		if tt.name == "timeout" && (err == nil || !strings.Contains(err.Error(), "timeout")) {
+			t.Errorf("timeout: err = %v; want it to say timeout", err)
+		}
+	}
+
+	// One executor and one waiting place: a third execution is BUSY at once.
+	slow := []*client.Future[*client.ExecResult]{
+		c.ExecAsync(ctx, "sleeper", client.ExecOptions{Args: []string{"1s", "slow1"}}),
+		c.ExecAsync(ctx, "sleeper", client.ExecOptions{Args: []string{"1s", "slow2"}}),
+	}
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	_, err := c.Exec(ctx, "sleeper", client.ExecOptions{Args: []string{"0s"}})
+	if !errors.Is(err, client.ErrBusy) || time.Since(start) > 500*time.Millisecond {
+		t.Errorf("third execution: %v after %v; want ErrBusy at once", err, time.Since(start))
+	}
+	for _, f := range slow {
+		if res, err := f.Wait(); err != nil || string(res.Output) != "slept" {
+			t.Errorf("slow execution = %v, %v", res, err)
+		}
+	}
+}
+
+func TestPeer_Exec_rawGoCompiler(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the Go compiler in the jail")
+	}
+	goroot, err := exec.Command("go", "env", "GOTOOLDIR").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	compile := filepath.Join(strings.TrimSpace(string(goroot)), "compile")
+	p := startPeer(t, execConfig(t, 2))
+	c := dial(t, p)
+	ctx := ctxT(t)
+	upload(t, c, "go/compile", compile)
+	src := "package hello\n\nfunc Add(a, b int) int { return a + b }\n\nvar Greeting = \"hello\"\n"
+	if err := c.Put(ctx, "src/hello.go", []byte(src), client.WithPerm(client.PermR)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, "src/importcfg", []byte("# no imports\n"), client.WithPerm(client.PermR)); err != nil {
+		t.Fatal(err)
+	}
+	opts := client.ExecOptions{
+		Raw:     true,
+		Args:    []string{"-p", "hello", "-o", "hello.a", "-importcfg", "importcfg", "-pack", "hello.go"},
+		Deps:    []client.Dep{{Key: "src/hello.go", AsFile: true, Name: "hello.go"}, {Key: "src/importcfg", AsFile: true, Name: "importcfg"}},
+		Outputs: []client.Output{{File: "hello.a", Key: "obj/hello.a"}},
+		Timeout: 60 * time.Second,
+	}
+	res, err := c.Exec(ctx, "go/compile", opts)
+	if err != nil {
+		t.Fatalf("exec compile: %v", err)
+	}
+	if res.ReturnCode != 0 {
+		t.Fatalf("compile exited %d: %s", res.ReturnCode, res.Output)
+	}
+	obj, err := c.GetItem(ctx, "obj/hello.a")
+	if err != nil {
+		t.Fatalf("get obj/hello.a: %v", err)
+	}
+	if !strings.HasPrefix(string(obj.Value), "!<arch>\n") || obj.Perm != client.PermR {
+		t.Errorf("obj/hello.a: %d bytes, perm %v, starts %q; want an immutable archive", len(obj.Value), obj.Perm, obj.Value[:min(8, len(obj.Value))])
+	}
+	// Compiler errors come back on stderr with the exit status.
+	if err := c.Put(ctx, "src/broken.go", []byte("package hello\n\nfunc {"), client.WithPerm(client.PermR)); err != nil {
+		t.Fatal(err)
+	}
+	opts.Deps[0].Key = "src/broken.go"
+	opts.Outputs = nil
+	res, err = c.Exec(ctx, "go/compile", opts)
+	if err != nil {
+		t.Fatalf("exec compile of broken source: %v", err)
+	}
+	if res.ReturnCode == 0 || !strings.Contains(string(res.Stderr), "syntax error") {
+		t.Errorf("broken source: exit %d, stderr %q; want a non-zero exit and a syntax error", res.ReturnCode, res.Stderr)
+	}
+}

@@ -1,0 +1,271 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/slots"
+	"github.com/lambdakv/lambdakv/store"
+)
+
+// dispatch runs the request the reader just decoded: reads inline, writes
+// and executions in their own goroutine. It returns false when the
+// connection is done.
+func (c *conn) dispatch(dec *wire.Decoder, req *wire.Request) bool {
+	r := c.pending
+	c.pending = nil
+	switch req.Op {
+	case wire.OpGet:
+		return c.serveGets(dec, req, r)
+	case wire.OpPing:
+		c.send(r)
+	case wire.OpHello:
+		c.send(c.p.hello(req, r))
+	case wire.OpStat:
+		c.send(c.p.stat(req, r))
+	case wire.OpTopology:
+		r.resp.Topology = c.p.topology()
+		c.send(r)
+	default:
+		c.goHandle(req, r)
+	}
+	return true
+}
+
+// goHandle runs a write or an execution in its own goroutine, counted by
+// the connection so the reader waits for it before closing.
+func (c *conn) goHandle(req *wire.Request, r *reply) {
+	rq := *req
+	if r.held == 0 && rq.Value != nil {
+		// The frame aliases the read buffer; the handler outlives it.
+		rq.Value = append(make([]byte, 0, len(rq.Value)), rq.Value...)
+		r.held = int64(len(rq.Value))
+		c.held.Add(r.held)
+	}
+	c.handlers.Add(1)
+	go func() {
+		defer c.handlers.Done()
+		c.send(c.p.handle(c.ctx, &rq, r))
+	}()
+}
+
+// serveGets answers req and every further get the client has already
+// pipelined (whole frames in the read buffer) in one read transaction. A
+// request that is not a get ends the batch and is dispatched after it.
+func (c *conn) serveGets(dec *wire.Decoder, req *wire.Request, r *reply) bool {
+	sent, done, other := false, false, false
+	err := c.p.store.View(func(tx *store.ReadTx) error {
+		c.p.get(tx, req, r)
+		c.send(r)
+		sent = true
+		for c.fr.HasFrame() && c.tryAcquire() {
+			er, ok := c.readRequest(dec, req)
+			switch {
+			case !ok:
+				done = true
+				return nil
+			case er != nil:
+				c.send(er)
+				if er.closeAfter {
+					done = true
+					return nil
+				}
+				continue
+			case req.Op != wire.OpGet:
+				other = true
+				return nil
+			}
+			r = c.pending
+			c.pending = nil
+			c.p.get(tx, req, r)
+			c.send(r)
+		}
+		return nil
+	})
+	if err != nil && !sent {
+		setError(r, err)
+		c.send(r)
+	}
+	switch {
+	case done:
+		return false
+	case other:
+		return c.dispatch(dec, req)
+	}
+	return true
+}
+
+// get answers one get inside a read transaction.
+func (p *Peer) get(tx *store.ReadTx, req *wire.Request, r *reply) {
+	if err := store.ValidateKey(req.Key); err != nil {
+		setError(r, err)
+		return
+	}
+	v, perm, err := tx.Get(req.Key)
+	if err != nil {
+		setError(r, err)
+		return
+	}
+	// Copy out: the value aliases the store's memory map, valid only
+	// inside the transaction, and the writer encodes it later.
+	r.resp.Value = append(make([]byte, 0, len(v)), v...)
+	r.resp.Perm = uint8(perm)
+}
+
+// handle runs a request that may block: put, delete, execute.
+func (p *Peer) handle(ctx context.Context, req *wire.Request, r *reply) *reply {
+	switch req.Op {
+	case wire.OpPut:
+		p.put(ctx, req, r)
+	case wire.OpDelete:
+		p.delete(ctx, req, r)
+	case wire.OpExecute:
+		p.execute(ctx, req, r)
+	default:
+		r.resp.Status = wire.StatusBadRequest
+		r.resp.Error = fmt.Sprintf("op %s not served here", req.Op)
+	}
+	return r
+}
+
+func (p *Peer) put(ctx context.Context, req *wire.Request, r *reply) {
+	if err := store.ValidateKey(req.Key); err != nil {
+		setError(r, err)
+		return
+	}
+	if req.MinReplicas > 0 {
+		r.resp.Status = wire.StatusUnavailable
+		r.resp.Error = fmt.Sprintf("min_replicas %d: this node has no replicas", req.MinReplicas)
+		return
+	}
+	off, err := p.store.Put(ctx, req.Key, req.Value, store.Perm(req.Perm))
+	if err != nil {
+		setError(r, err)
+		return
+	}
+	r.resp.Offset = off
+}
+
+func (p *Peer) delete(ctx context.Context, req *wire.Request, r *reply) {
+	if err := store.ValidateKey(req.Key); err != nil {
+		setError(r, err)
+		return
+	}
+	off, err := p.store.Delete(ctx, req.Key, req.Force)
+	if err != nil {
+		setError(r, err)
+		return
+	}
+	r.resp.Offset = off
+}
+
+func (p *Peer) hello(req *wire.Request, r *reply) *reply {
+	if req.Proto != 0 && req.Proto != wire.ProtocolVersion {
+		r.resp.Status = wire.StatusBadRequest
+		r.resp.Error = fmt.Sprintf("protocol version %d not supported (this node speaks %d)", req.Proto, wire.ProtocolVersion)
+		return r
+	}
+	r.resp.NodeID = p.id
+	r.resp.Version = p.cfg.Version
+	r.resp.Proto = wire.ProtocolVersion
+	return r
+}
+
+func (p *Peer) stat(req *wire.Request, r *reply) *reply {
+	for _, k := range req.Keys {
+		if err := store.ValidateKey(k); err != nil {
+			setError(r, err)
+			return r
+		}
+	}
+	entries := make([]wire.StatEntry, len(req.Keys))
+	err := p.store.View(func(tx *store.ReadTx) error {
+		for i, k := range req.Keys {
+			e := &entries[i]
+			e.Key, e.Slot = k, int(slots.KeySlot(k))
+			e.Owner, e.Addr = p.id, p.addr
+			size, perm, err := tx.Stat(k)
+			switch {
+			case err == nil:
+				e.Found, e.Size, e.Perm = true, size, uint8(perm)
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		setError(r, err)
+		return r
+	}
+	r.resp.Stats = entries
+	return r
+}
+
+// topology describes this node as the owner of every slot. The cluster
+// replaces this with the gossiped table.
+func (p *Peer) topology() *wire.Topology {
+	return &wire.Topology{
+		Epoch: 1,
+		Nodes: []wire.NodeInfo{p.selfInfo()},
+		Slots: []wire.SlotRange{{Start: 0, End: slots.NumSlots - 1, Master: p.id, Epoch: 1}},
+	}
+}
+
+func (p *Peer) selfInfo() wire.NodeInfo {
+	return wire.NodeInfo{
+		ID:          p.id,
+		Addr:        p.addr,
+		HTTPAddr:    p.httpAddr,
+		Role:        "master",
+		State:       "alive",
+		Coordinator: true,
+		Slots:       slots.NumSlots,
+		Version:     p.cfg.Version,
+		Offset:      p.store.Offset(),
+		Executors:   p.cfg.Executors,
+	}
+}
+
+// setError sets the status and message for err.
+func setError(r *reply, err error) {
+	r.resp.Status = statusOf(err)
+	r.resp.Error = err.Error()
+}
+
+// statusOf maps an error to the status a client sees.
+func statusOf(err error) wire.Status {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return wire.StatusNotFound
+	case errors.Is(err, store.ErrReadOnly):
+		return wire.StatusReadOnly
+	case errors.Is(err, store.ErrPermRequired), errors.Is(err, store.ErrBadPerm), errors.Is(err, store.ErrBadKey):
+		return wire.StatusBadRequest
+	case errors.Is(err, store.ErrValueTooLarge):
+		return wire.StatusTooLarge
+	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled):
+		return wire.StatusUnavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return wire.StatusTimeout
+	}
+	var se statusError
+	if errors.As(err, &se) {
+		return se.status
+	}
+	return wire.StatusInternal
+}
+
+// statusError carries a status for errors that do not come from the store.
+type statusError struct {
+	status wire.Status
+	msg    string
+}
+
+func (e statusError) Error() string { return e.msg }
+
+func errorf(status wire.Status, format string, args ...any) error {
+	return statusError{status: status, msg: fmt.Sprintf(format, args...)}
+}
