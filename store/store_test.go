@@ -450,3 +450,32 @@ func TestStore_Open_nilOptions(t *testing.T) {
 	defer s.Close()
 	mustPut(t, s, "k", "v", r)
 }
+
+func TestReadTx_Info(t *testing.T) {
+	s, _ := openTestStore(t, nil)
+	off := mustPut(t, s, "k", "v1", rw)
+	info := func() (string, store.Perm, uint64, error) {
+		var v string
+		var p store.Perm
+		var o uint64
+		err := s.View(func(tx *store.ReadTx) error {
+			b, perm, off, err := tx.Info("k")
+			v, p, o = string(b), perm, off
+			return err
+		})
+		return v, p, o, err
+	}
+	if v, p, o, err := info(); v != "v1" || p != rw || o != off || err != nil {
+		t.Errorf("Info = %q, %v, %d, %v; want v1, rw-, %d, nil", v, p, o, err, off)
+	}
+	off2 := mustPut(t, s, "k", "v1", rw)
+	if _, _, o, _ := info(); o != off2 || off2 == off {
+		t.Errorf("Info offset after rewrite=%d; want %d (a new write, a new offset)", o, off2)
+	}
+	if _, err := s.Delete(ctx, "k", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := info(); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Info after delete: %v; want ErrNotFound", err)
+	}
+}
