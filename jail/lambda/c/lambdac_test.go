@@ -296,7 +296,7 @@ func TestProbe_hostileArgs(t *testing.T) {
 // assertRefused checks a run that must not have called the handler.
 func assertRefused(t *testing.T, res result) {
 	t.Helper()
-	if res.status != 2 || !bytes.HasPrefix(res.stdout, []byte("lambda: ")) || !bytes.HasPrefix(res.stderr, []byte("lambda: ")) {
+	if res.status != 2 || !bytes.HasPrefix(res.stdout, []byte("lambda: ")) || !bytes.Contains(res.stderr, []byte("lambda: ")) {
 		t.Errorf("status %d, stdout %q, stderr %q; want 2 and the reason on both", res.status, res.stdout, res.stderr)
 	}
 	if bytes.Contains(res.stdout, []byte("argc=")) {
@@ -419,5 +419,21 @@ func assertResponse(t *testing.T, got, want *lambda.Response) {
 		if g.Key != w.Key || !bytes.Equal(g.Value, w.Value) || g.Perm != w.Perm {
 			t.Errorf("Puts[%d] = %q %.40q %v; want %q %.40q %v", i, g.Key, g.Value, g.Perm, w.Key, w.Value, w.Perm)
 		}
+	}
+}
+
+func TestNoMain_maxInput(t *testing.T) {
+	bin := build(t, "gcc", "testdata/nomain.c", append([]string{"-static"}, cFlags...)...)
+	small := execArgs(t, &lambda.Args{Args: []string{"a", "b"}})
+	res := run(t, bin, t.TempDir(), small)
+	resp, err := lambda.DecodeResponse(bytes.NewReader(res.stdout), 1<<20)
+	if err != nil || string(resp.Output) != "2 args\n" || resp.ReturnCode != 7 || !bytes.Contains(res.stderr, []byte("custom main")) {
+		t.Errorf("response %+v, %v, stderr %q; want \"2 args\\n\", rc 7, custom main on stderr", resp, err, res.stderr)
+	}
+	big := execArgs(t, &lambda.Args{Args: []string{strings.Repeat("x", 64)}})
+	res = run(t, bin, t.TempDir(), big)
+	assertRefused(t, res)
+	if !bytes.Contains(res.stdout, []byte("LKV_MAX_INPUT")) {
+		t.Errorf("stdout %q; want it to name LKV_MAX_INPUT", res.stdout)
 	}
 }
