@@ -63,7 +63,7 @@ func crashChild(path string) {
 					os.Exit(2)
 				}
 				mu.Lock()
-				os.Stdout.WriteString(key + "\n")
+				_, _ = os.Stdout.WriteString(key + "\n")
 				mu.Unlock()
 			}
 		})
@@ -87,7 +87,7 @@ func TestStore_Put_killNine(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	acked := readAcked(t, cmd, stdout, 2000)
+	acked := readAcked(t, cmd, stdout, 1000)
 	err = cmd.Wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
@@ -121,7 +121,7 @@ func TestStore_Put_killNine(t *testing.T) {
 // line cut short (no newline) is not an acknowledgement.
 func readAcked(t *testing.T, cmd *exec.Cmd, stdout io.Reader, killAfter int) []string {
 	t.Helper()
-	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	timer := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
 	defer timer.Stop()
 	var acked []string
 	br := bufio.NewReader(stdout)

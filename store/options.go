@@ -48,10 +48,14 @@ func ParseSyncMode(s string) (SyncMode, error) {
 
 // Defaults applied by Open for zero Options fields.
 const (
-	DefaultMaxValueSize  = 256 << 20
-	DefaultMaxBatchOps   = 1024
+	// DefaultMaxValueSize is the default Options.MaxValueSize: 256 MiB.
+	DefaultMaxValueSize = 256 << 20
+	// DefaultMaxBatchOps is the default Options.MaxBatchOps.
+	DefaultMaxBatchOps = 1024
+	// DefaultMaxBatchBytes is the default Options.MaxBatchBytes: 64 MiB.
 	DefaultMaxBatchBytes = 64 << 20
-	DefaultLockTimeout   = 2 * time.Second
+	// DefaultLockTimeout is the default Options.LockTimeout.
+	DefaultLockTimeout = 2 * time.Second
 
 	// maxRecordValue is the largest value bbolt stores after our 9-byte
 	// record header.

@@ -62,7 +62,7 @@ func TestOptions_Validate(t *testing.T) {
 			if tt.wantErr != "" {
 				path := filepath.Join(t.TempDir(), "s.db")
 				if s, err := store.Open(path, o); err == nil {
-					s.Close()
+					_ = s.Close()
 					t.Errorf("Open with invalid options succeeded")
 				}
 			}

@@ -63,9 +63,9 @@ func BenchmarkStore_Put(b *testing.B) {
 					benchPut(b, s, writers, size)
 				})
 				if s != nil {
-					s.Close()
+					_ = s.Close()
 				}
-				os.RemoveAll(dir) // up to 0.5 GB each
+				_ = os.RemoveAll(dir) // up to 0.5 GB each
 			}
 		}
 	}
@@ -136,7 +136,7 @@ func BenchmarkStore_Get(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	keys := randomKeys(n, 1)
 	prefill(b, s, keys, 100)
 

@@ -436,7 +436,7 @@ func TestStore_Open_locked(t *testing.T) {
 	o.LockTimeout = 50e6 // 50ms
 	_, path := openTestStore(t, o)
 	if s, err := store.Open(path, o); err == nil {
-		s.Close()
+		_ = s.Close()
 		t.Fatal("second Open of a held file succeeded; want a lock timeout")
 	}
 }
@@ -447,7 +447,11 @@ func TestStore_Open_nilOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	mustPut(t, s, "k", "v", r)
 }
 

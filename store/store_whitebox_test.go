@@ -26,7 +26,7 @@ func newIdleStore(t *testing.T, opts *Options) *Store {
 		if err := CheckInvariants(s); err != nil && !errors.Is(err, ErrClosed) {
 			t.Errorf("invariants: %v", err)
 		}
-		s.Close()
+		_ = s.Close()
 	})
 	return s
 }
@@ -109,9 +109,15 @@ func TestStore_commit_noChangeNoCommit(t *testing.T) {
 	}
 	commits := s.Stats().Commits
 	for range 5 {
-		s.Put(ctx, "k", []byte("v"), PermR)
-		s.Put(ctx, "k", []byte("w"), PermR)
-		s.Delete(ctx, "missing", true)
+		if _, err := s.Put(ctx, "k", []byte("v"), PermR); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(ctx, "k", []byte("w"), PermR); !errors.Is(err, ErrReadOnly) {
+			t.Fatalf("Put over immutable = %v; want ErrReadOnly", err)
+		}
+		if _, err := s.Delete(ctx, "missing", true); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Delete missing = %v; want ErrNotFound", err)
+		}
 	}
 	if got := s.Stats().Commits; got != commits {
 		t.Errorf("Commits=%d after only repeats and refusals; want %d (no transaction to commit)", got, commits)
