@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -225,5 +227,25 @@ func TestStore_closed(t *testing.T) {
 	}
 	if st := s.Stats(); st.Keys != 1 || st.Offset != 1 {
 		t.Errorf("Stats after Close: Keys=%d Offset=%d; want 1, 1", st.Keys, st.Offset)
+	}
+}
+
+func TestStore_Close_noGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s, err := store.Open(filepath.Join(t.TempDir(), "s.db"), testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "k", "v", rw)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := runtime.NumGoroutine(); got > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines after Close; want <= %d\n%s", got, before, buf[:runtime.Stack(buf, true)])
 	}
 }
