@@ -22,6 +22,12 @@
 // meaning forever. Decoders skip map keys they do not know, so a newer peer
 // may add fields without breaking an older one.
 //
+// The decoder trusts no length in a frame: every declared length is checked
+// against the bytes that remain before anything is allocated for it, one
+// message holds at most 2^20 array elements, and skipping an unknown field
+// never recurses, so no frame can make it allocate much more than its own
+// size or exhaust the stack.
+//
 // This package is a leaf: it imports nothing of lambdakv, so that clients
 // in Go depend on it and not on the node.
 package wire

@@ -3,7 +3,10 @@ package wire
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -12,9 +15,15 @@ import (
 // between calls, so it is not safe for concurrent use; give each writer
 // goroutine its own. The zero value is not usable; call NewEncoder.
 type Encoder struct {
-	buf bytes.Buffer
-	enc *msgpack.Encoder
+	buf  bytes.Buffer
+	enc  *msgpack.Encoder
+	last int              // size of the last frame written, header included
+	hdr  [HeaderSize]byte // scratch for the length prefix; a local would escape through w.Write
 }
+
+// LastSize returns the size in bytes, header included, of the last frame
+// written or appended.
+func (e *Encoder) LastSize() int { return e.last }
 
 // NewEncoder returns an Encoder.
 func NewEncoder() *Encoder {
@@ -48,7 +57,10 @@ func (e *Encoder) WriteResponse(w *bufio.Writer, r *Response) error {
 func (e *Encoder) AppendRequest(b []byte, r *Request) ([]byte, error) {
 	e.buf.Reset()
 	if err := e.encodeRequest(r); err != nil {
-		return b, err
+		return b, fmt.Errorf("encode %s request: %w", r.Op, err)
+	}
+	if uint64(e.buf.Len())+uint64(len(r.Value)) > math.MaxUint32 {
+		return b, errFrameOverflow
 	}
 	return e.appendTo(b, r.Value), nil
 }
@@ -57,15 +69,25 @@ func (e *Encoder) AppendRequest(b []byte, r *Request) ([]byte, error) {
 func (e *Encoder) AppendResponse(b []byte, r *Response) ([]byte, error) {
 	e.buf.Reset()
 	if err := e.encodeResponse(r); err != nil {
-		return b, err
+		return b, fmt.Errorf("encode response: %w", err)
+	}
+	if uint64(e.buf.Len())+uint64(len(responseTail(r))) > math.MaxUint32 {
+		return b, errFrameOverflow
 	}
 	return e.appendTo(b, responseTail(r)), nil
 }
 
+// errFrameOverflow is returned for a message that does not fit the 32-bit
+// length prefix; writing its truncated length would desynchronise the stream.
+var errFrameOverflow = errors.New("message longer than 4 GiB - 1")
+
 func (e *Encoder) flushTo(w *bufio.Writer, tail []byte) error {
-	var hdr [HeaderSize]byte
-	AppendHeader(hdr[:0], e.buf.Len()+len(tail))
-	if _, err := w.Write(hdr[:]); err != nil {
+	if uint64(e.buf.Len())+uint64(len(tail)) > math.MaxUint32 {
+		return errFrameOverflow
+	}
+	e.last = HeaderSize + e.buf.Len() + len(tail)
+	AppendHeader(e.hdr[:0], e.buf.Len()+len(tail))
+	if _, err := w.Write(e.hdr[:]); err != nil {
 		return err
 	}
 	if _, err := w.Write(e.buf.Bytes()); err != nil {
@@ -76,6 +98,7 @@ func (e *Encoder) flushTo(w *bufio.Writer, tail []byte) error {
 }
 
 func (e *Encoder) appendTo(b, tail []byte) []byte {
+	e.last = HeaderSize + e.buf.Len() + len(tail)
 	b = AppendHeader(b, e.buf.Len()+len(tail))
 	b = append(b, e.buf.Bytes()...)
 	return append(b, tail...)
@@ -170,7 +193,44 @@ func nz[T comparable](v T) int {
 	return 0
 }
 
+// checkRange returns an error naming field if v is outside [min, max]: the
+// encoder refuses what the decoder would reject as malformed, since a
+// malformed frame costs the sender its connection.
+func checkRange(field string, v, min, max int64) error {
+	if v < min || v > max {
+		return fmt.Errorf("%s %d out of range [%d, %d]", field, v, min, max)
+	}
+	return nil
+}
+
+func checkRequest(r *Request) error {
+	return errors.Join(
+		checkRange("min_replicas", int64(r.MinReplicas), 0, maxMinReplicas),
+		checkRange("proto", int64(r.Proto), 0, math.MaxInt32),
+		checkRange("timeout", int64(r.Timeout), 0, math.MaxInt64))
+}
+
+func checkResponse(r *Response) error {
+	return errors.Join(
+		checkRange("proto", int64(r.Proto), 0, math.MaxInt32),
+		checkRange("slot", int64(r.Slot), 0, maxSlot),
+		checkRange("return_code", int64(r.ReturnCode), math.MinInt32, math.MaxInt32))
+}
+
+// timeoutMS converts a timeout to whole milliseconds, rounding up so that a
+// positive timeout never becomes zero (which means the node's default).
+func timeoutMS(d time.Duration) int64 {
+	ms := int64(d / time.Millisecond)
+	if d%time.Millisecond != 0 && ms < maxTimeoutMS {
+		ms++
+	}
+	return ms
+}
+
 func (e *Encoder) encodeRequest(r *Request) error {
+	if err := checkRequest(r); err != nil {
+		return err
+	}
 	n := 2 + nz(r.Key) + b2i(r.Value != nil) + nz(r.Perm) + nz(r.MinReplicas) +
 		nz(r.Force) + b2i(r.Keys != nil) + nz(r.Proto) + nz(r.Token) +
 		nz(r.Client) + b2i(r.Args != nil) + b2i(r.Deps != nil) +
@@ -226,7 +286,7 @@ func (e *Encoder) encodeExec(f *fieldWriter, r *Request) {
 		f.bool("raw", true)
 	}
 	if r.Timeout != 0 {
-		f.int("timeout_ms", r.Timeout.Milliseconds())
+		f.int("timeout_ms", timeoutMS(r.Timeout))
 	}
 	if r.ReplicaOK {
 		f.bool("replica_ok", true)
@@ -234,11 +294,15 @@ func (e *Encoder) encodeExec(f *fieldWriter, r *Request) {
 }
 
 func (e *Encoder) encodeResponse(r *Response) error {
+	if err := checkResponse(r); err != nil {
+		return err
+	}
 	tail := responseTail(r)
 	n := 2 + nz(r.Error) + b2i(tail != nil) + nz(r.Perm) + nz(r.Offset) +
 		b2i(r.Stats != nil) + nz(r.NodeID) + nz(r.Version) + nz(r.Proto) +
 		nz(r.Addr) + nz(r.Slot) + b2i(r.Topology != nil) + nz(r.ReturnCode) +
-		b2i(r.Puts != nil) + nz(r.ExecNode) + b2i(r.Value != nil && r.Output != nil)
+		b2i(r.Puts != nil) + nz(r.ExecNode) + b2i(r.Value != nil && r.Output != nil) +
+		b2i(r.Stderr != nil)
 	f := fieldWriter{enc: e.enc}
 	if f.err = e.enc.EncodeMapLen(n); f.err != nil {
 		return f.err
@@ -301,5 +365,8 @@ func (e *Encoder) encodeExecResult(f *fieldWriter, r *Response) {
 	}
 	if r.ExecNode != "" {
 		f.str("exec_node", r.ExecNode)
+	}
+	if r.Stderr != nil {
+		f.value("stderr", r.Stderr)
 	}
 }

@@ -48,21 +48,11 @@ func NewFrameReader(r io.Reader, bufSize, max int) *FrameReader {
 // payload aliases the reader's buffer and is valid only until the next call;
 // otherwise the caller owns it.
 func (fr *FrameReader) Next() (payload []byte, borrowed bool, err error) {
-	hdr, err := fr.r.Peek(HeaderSize)
+	n, err := fr.PeekLen()
 	if err != nil {
-		if err == io.EOF && len(hdr) > 0 {
-			err = io.ErrUnexpectedEOF
-		}
 		return nil, false, err
 	}
-	n := int(binary.BigEndian.Uint32(hdr))
-	switch {
-	case n == 0:
-		return nil, false, ErrEmptyFrame
-	case n > fr.max:
-		return nil, false, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, fr.max)
-	}
-	if HeaderSize+n <= fr.r.Size() {
+	if !fr.Large(n) {
 		buf, err := fr.r.Peek(HeaderSize + n)
 		if err != nil {
 			return nil, false, unexpected(err)
@@ -78,6 +68,44 @@ func (fr *FrameReader) Next() (payload []byte, borrowed bool, err error) {
 // Buffered returns the number of bytes that can be read without blocking.
 func (fr *FrameReader) Buffered() int { return fr.r.Buffered() }
 
+// PeekLen waits for the next frame's header and returns its payload length
+// without consuming anything. It returns the same errors as Next for a bad
+// length.
+func (fr *FrameReader) PeekLen() (int, error) {
+	hdr, err := fr.r.Peek(HeaderSize)
+	if err != nil {
+		if err == io.EOF && len(hdr) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, err
+	}
+	// In int64: on 32-bit platforms int(0xFFFFFFFF) would be -1.
+	n := int64(binary.BigEndian.Uint32(hdr))
+	switch {
+	case n == 0:
+		return 0, ErrEmptyFrame
+	case n > int64(fr.max):
+		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, fr.max)
+	}
+	return int(n), nil
+}
+
+// Large reports whether a frame of payload length n bypasses the reader's
+// buffer, so that Next allocates it.
+func (fr *FrameReader) Large(n int) bool { return HeaderSize+n > fr.r.Size() }
+
+// HasFrame reports whether a whole frame is already buffered, so that Next
+// will return it without blocking.
+func (fr *FrameReader) HasFrame() bool {
+	b := fr.r.Buffered()
+	if b < HeaderSize {
+		return false
+	}
+	hdr, _ := fr.r.Peek(HeaderSize)
+	n := int64(binary.BigEndian.Uint32(hdr))
+	return n > 0 && n <= int64(fr.max) && HeaderSize+n <= int64(b)
+}
+
 // readGrowing reads n bytes, growing the buffer only as bytes arrive.
 func readGrowing(r io.Reader, n int) ([]byte, error) {
 	buf := make([]byte, 0, min(n, growStep))
@@ -85,7 +113,9 @@ func readGrowing(r io.Reader, n int) ([]byte, error) {
 		if len(buf) == cap(buf) {
 			buf = append(buf[:cap(buf)], make([]byte, min(n-len(buf), max(growStep, len(buf))))...)[:len(buf)]
 		}
-		m, err := r.Read(buf[len(buf):cap(buf)])
+		// Never past n: append may round the capacity up, and the bytes
+		// after this frame belong to the next one.
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
 		buf = buf[:len(buf)+m]
 		if err != nil && len(buf) < n {
 			return nil, unexpected(err)

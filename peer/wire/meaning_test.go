@@ -1,0 +1,296 @@
+package wire_test
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/lambdakv/lambdakv/peer/wire"
+)
+
+// The "meaning" of a test vector is a JSON object that mirrors the msgpack
+// map of the frame: same keys, same order as the Go encoder writes them,
+// absent fields left out. Integers are JSON numbers, str fields JSON
+// strings, the bin fields (value, output) lower-case hex strings, op and
+// status their names (or numbers when unknown). A field present with an
+// empty value (an empty put, keys: []) is shown, as it is on the wire.
+
+type jsonRequest struct {
+	ID          uint64        `json:"id"`
+	Op          jsonOp        `json:"op"`
+	Key         string        `json:"key,omitempty"`
+	Perm        uint8         `json:"perm,omitempty"`
+	MinReplicas int           `json:"min_replicas,omitempty"`
+	Force       bool          `json:"force,omitempty"`
+	Keys        *[]string     `json:"keys,omitempty"`
+	Proto       int           `json:"proto,omitempty"`
+	Token       string        `json:"token,omitempty"`
+	Client      string        `json:"client,omitempty"`
+	Args        *[]string     `json:"args,omitempty"`
+	Deps        *[]jsonDep    `json:"deps,omitempty"`
+	Outputs     *[]jsonOutput `json:"outputs,omitempty"`
+	Raw         bool          `json:"raw,omitempty"`
+	TimeoutMS   int64         `json:"timeout_ms,omitempty"`
+	ReplicaOK   bool          `json:"replica_ok,omitempty"`
+	Value       *hexBytes     `json:"value,omitempty"`
+}
+
+type jsonResponse struct {
+	ID         uint64        `json:"id"`
+	Status     jsonStatus    `json:"status"`
+	Error      string        `json:"error,omitempty"`
+	Perm       uint8         `json:"perm,omitempty"`
+	Offset     uint64        `json:"offset,omitempty"`
+	Stats      *[]jsonStat   `json:"stats,omitempty"`
+	NodeID     string        `json:"node_id,omitempty"`
+	Version    string        `json:"version,omitempty"`
+	Proto      int           `json:"proto,omitempty"`
+	Addr       string        `json:"addr,omitempty"`
+	Slot       int           `json:"slot,omitempty"`
+	Topology   *jsonTopology `json:"topology,omitempty"`
+	ReturnCode int           `json:"return_code,omitempty"`
+	Puts       *[]string     `json:"puts,omitempty"`
+	ExecNode   string        `json:"exec_node,omitempty"`
+	Output     *hexBytes     `json:"output,omitempty"`
+	Value      *hexBytes     `json:"value,omitempty"`
+}
+
+// The nested types have the fields of their wire counterparts, so that Go
+// converts between them; only the tags differ.
+
+type jsonDep struct {
+	Key    string `json:"key"`
+	AsFile bool   `json:"as_file,omitempty"`
+	Name   string `json:"name,omitempty"`
+}
+
+type jsonOutput struct {
+	File string `json:"file"`
+	Key  string `json:"key"`
+	Perm uint8  `json:"perm,omitempty"`
+}
+
+type jsonStat struct {
+	Key   string `json:"key"`
+	Found bool   `json:"found"`
+	Size  int64  `json:"size,omitempty"`
+	Perm  uint8  `json:"perm,omitempty"`
+	Slot  int    `json:"slot"`
+	Owner string `json:"owner,omitempty"`
+	Addr  string `json:"addr,omitempty"`
+}
+
+type jsonTopology struct {
+	Epoch uint64          `json:"epoch"`
+	Nodes []jsonNode      `json:"nodes"`
+	Slots []jsonSlotRange `json:"slots"`
+}
+
+type jsonNode struct {
+	ID          string `json:"id"`
+	Addr        string `json:"addr"`
+	GossipAddr  string `json:"gossip_addr,omitempty"`
+	HTTPAddr    string `json:"http_addr,omitempty"`
+	Role        string `json:"role"`
+	State       string `json:"state"`
+	Master      string `json:"master,omitempty"`
+	Coordinator bool   `json:"coordinator,omitempty"`
+	Slots       int    `json:"slots"`
+	Version     string `json:"version,omitempty"`
+	Offset      uint64 `json:"offset,omitempty"`
+	Executors   int    `json:"executors,omitempty"`
+}
+
+type jsonSlotRange struct {
+	Start    int      `json:"start"`
+	End      int      `json:"end"`
+	Master   string   `json:"master"`
+	Replicas []string `json:"replicas,omitempty"`
+	Epoch    uint64   `json:"epoch"`
+}
+
+// hexBytes is a bin field, shown as lower-case hex.
+type hexBytes []byte
+
+func (h hexBytes) MarshalJSON() ([]byte, error) { return json.Marshal(hex.EncodeToString(h)) }
+
+func (h *hexBytes) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := hex.DecodeString(s)
+	*h = append(hexBytes{}, v...) // never nil: the field is present
+	return err
+}
+
+// jsonOp is an op by name, or by number when this version does not know it.
+type jsonOp wire.Op
+
+func (o jsonOp) MarshalJSON() ([]byte, error) {
+	if wire.Op(o).Valid() {
+		return json.Marshal(wire.Op(o).String())
+	}
+	return json.Marshal(uint8(o))
+}
+
+func (o *jsonOp) UnmarshalJSON(b []byte) error {
+	var name string
+	if json.Unmarshal(b, &name) == nil {
+		for i := range 256 {
+			if op := wire.Op(i); op.Valid() && op.String() == name {
+				*o = jsonOp(op)
+				return nil
+			}
+		}
+		return fmt.Errorf("unknown op %q", name)
+	}
+	n, err := strconv.ParseUint(string(b), 10, 8)
+	*o = jsonOp(n)
+	return err
+}
+
+// jsonStatus is a status by name, or by number when this version does not
+// know it.
+type jsonStatus wire.Status
+
+func (s jsonStatus) MarshalJSON() ([]byte, error) {
+	if _, ok := wire.ParseStatus(wire.Status(s).String()); ok {
+		return json.Marshal(wire.Status(s).String())
+	}
+	return json.Marshal(uint8(s))
+}
+
+func (s *jsonStatus) UnmarshalJSON(b []byte) error {
+	var name string
+	if json.Unmarshal(b, &name) == nil {
+		st, ok := wire.ParseStatus(name)
+		if !ok {
+			return fmt.Errorf("unknown status %q", name)
+		}
+		*s = jsonStatus(st)
+		return nil
+	}
+	n, err := strconv.ParseUint(string(b), 10, 8)
+	*s = jsonStatus(n)
+	return err
+}
+
+func bytesPtr(b []byte) *hexBytes {
+	if b == nil {
+		return nil
+	}
+	h := hexBytes(b)
+	return &h
+}
+
+func (h *hexBytes) bytes() []byte {
+	if h == nil {
+		return nil
+	}
+	return append([]byte{}, *h...)
+}
+
+func strsPtr(s []string) *[]string {
+	if s == nil {
+		return nil
+	}
+	return &s
+}
+
+func strsOf(p *[]string) []string {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// convertList converts a slice element by element; nil stays nil.
+func convertList[T, U any](in []T, conv func(T) U) []U {
+	if in == nil {
+		return nil
+	}
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = conv(v)
+	}
+	return out
+}
+
+func listPtr[T any](s []T) *[]T {
+	if s == nil {
+		return nil
+	}
+	return &s
+}
+
+func listOf[T any](p *[]T) []T {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func requestMeaning(r *wire.Request) *jsonRequest {
+	return &jsonRequest{
+		ID: r.ID, Op: jsonOp(r.Op), Key: r.Key, Perm: r.Perm,
+		MinReplicas: r.MinReplicas, Force: r.Force, Keys: strsPtr(r.Keys),
+		Proto: r.Proto, Token: r.Token, Client: r.Client, Args: strsPtr(r.Args),
+		Deps:      listPtr(convertList(r.Deps, func(d wire.Dep) jsonDep { return jsonDep(d) })),
+		Outputs:   listPtr(convertList(r.Outputs, func(o wire.Output) jsonOutput { return jsonOutput(o) })),
+		Raw:       r.Raw,
+		TimeoutMS: r.Timeout.Milliseconds(), ReplicaOK: r.ReplicaOK, Value: bytesPtr(r.Value),
+	}
+}
+
+func (j *jsonRequest) request() *wire.Request {
+	return &wire.Request{
+		ID: j.ID, Op: wire.Op(j.Op), Key: j.Key, Perm: j.Perm,
+		MinReplicas: j.MinReplicas, Force: j.Force, Keys: strsOf(j.Keys),
+		Proto: j.Proto, Token: j.Token, Client: j.Client, Args: strsOf(j.Args),
+		Deps:    convertList(listOf(j.Deps), func(d jsonDep) wire.Dep { return wire.Dep(d) }),
+		Outputs: convertList(listOf(j.Outputs), func(o jsonOutput) wire.Output { return wire.Output(o) }),
+		Raw:     j.Raw, Timeout: time.Duration(j.TimeoutMS) * time.Millisecond,
+		ReplicaOK: j.ReplicaOK, Value: j.Value.bytes(),
+	}
+}
+
+func responseMeaning(r *wire.Response) *jsonResponse {
+	j := &jsonResponse{
+		ID: r.ID, Status: jsonStatus(r.Status), Error: r.Error, Perm: r.Perm,
+		Offset: r.Offset,
+		Stats:  listPtr(convertList(r.Stats, func(s wire.StatEntry) jsonStat { return jsonStat(s) })),
+		NodeID: r.NodeID, Version: r.Version, Proto: r.Proto, Addr: r.Addr, Slot: r.Slot,
+		ReturnCode: r.ReturnCode, Puts: strsPtr(r.Puts), ExecNode: r.ExecNode,
+		Output: bytesPtr(r.Output), Value: bytesPtr(r.Value),
+	}
+	if t := r.Topology; t != nil {
+		j.Topology = &jsonTopology{
+			Epoch: t.Epoch,
+			Nodes: convertList(t.Nodes, func(n wire.NodeInfo) jsonNode { return jsonNode(n) }),
+			Slots: convertList(t.Slots, func(s wire.SlotRange) jsonSlotRange { return jsonSlotRange(s) }),
+		}
+	}
+	return j
+}
+
+func (j *jsonResponse) response() *wire.Response {
+	r := &wire.Response{
+		ID: j.ID, Status: wire.Status(j.Status), Error: j.Error, Perm: j.Perm,
+		Offset: j.Offset,
+		Stats:  convertList(listOf(j.Stats), func(s jsonStat) wire.StatEntry { return wire.StatEntry(s) }),
+		NodeID: j.NodeID, Version: j.Version, Proto: j.Proto, Addr: j.Addr, Slot: j.Slot,
+		ReturnCode: j.ReturnCode, Puts: strsOf(j.Puts), ExecNode: j.ExecNode,
+		Output: j.Output.bytes(), Value: j.Value.bytes(),
+	}
+	if t := j.Topology; t != nil {
+		r.Topology = &wire.Topology{
+			Epoch: t.Epoch,
+			Nodes: convertList(t.Nodes, func(n jsonNode) wire.NodeInfo { return wire.NodeInfo(n) }),
+			Slots: convertList(t.Slots, func(s jsonSlotRange) wire.SlotRange { return wire.SlotRange(s) }),
+		}
+	}
+	return r
+}
