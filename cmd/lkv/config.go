@@ -217,17 +217,17 @@ func (c *agentConfig) peerConfig(logger hclog.Logger) (pc *peer.Config, notes []
 	pc.Store = so
 
 	jc := jail.DefaultConfig()
-	jc.Defaults = c.Limits // zero fields mean the built-in defaults
-	jc.Max = c.MaxLimits   // zero fields mean the effective default
-	jc.StateDir = c.JailDir
-	jc.Logger = logger.Named("jail")
+	jc.Defaults = c.Limits  // zero fields mean the built-in defaults
+	jc.Max = c.MaxLimits    // zero fields mean the effective default
+	jc.StateDir = c.JailDir // blank: the node picks one in its data directory
 	pc.Jail = jc
 
 	return pc, c.clusterNotes(pc), nil
 }
 
 // clusterNotes passes the cluster options on to pc where peer.Config has
-// fields for them, and lists the ones it could not pass.
+// fields for them, and lists the ones it could not pass, except join,
+// which the agent reports on its own.
 //
 // The cluster (membership, gossip, roles, the remote-value cache) comes
 // with a later issue; until peer.Config grows Join, Cluster, Encrypt,
@@ -236,9 +236,6 @@ func (c *agentConfig) peerConfig(logger hclog.Logger) (pc *peer.Config, notes []
 func (c *agentConfig) clusterNotes(pc *peer.Config) []string {
 	_ = pc
 	var notes []string
-	if len(c.Join) > 0 {
-		notes = append(notes, "join "+strings.Join(c.Join, ","))
-	}
 	d := defaultAgentConfig()
 	if c.Cluster != d.Cluster {
 		notes = append(notes, "cluster "+c.Cluster)

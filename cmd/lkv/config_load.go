@@ -195,6 +195,9 @@ func loadAgentConfig(fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	for i, j := range c.Join {
+		c.Join[i], _ = joinAddr(j) // validate checked them
+	}
 	return c, nil
 }
 
