@@ -62,7 +62,8 @@ Environment variables (one per option):
 }
 
 // serveAgent runs a node until a signal arrives on sigs, then leaves and
-// shuts it down, each step bounded. A second signal calls exit(1) at once.
+// shuts it down, each step bounded. A signal while the node is starting
+// cancels the start. A second signal calls exit(1) at once.
 func (a *app) serveAgent(ctx context.Context, ac *agentConfig, sigs <-chan os.Signal, exit func(int)) error {
 	logger := ac.newLogger(a.stderr)
 	log := logger.Named("agent")
@@ -75,6 +76,20 @@ func (a *app) serveAgent(ctx context.Context, ac *agentConfig, sigs <-chan os.Si
 		tempDir, ac.DataDir = dir, dir
 		defer os.RemoveAll(tempDir)
 	}
+	// await waits for done unless a signal comes first: then it exits.
+	await := func(done <-chan error) error {
+		select {
+		case err := <-done:
+			return err
+		case sig := <-sigs:
+			log.Warn("second signal, exiting at once", "signal", sig.String())
+			if tempDir != "" {
+				os.RemoveAll(tempDir)
+			}
+			exit(1)
+			return errors.New("exit returned")
+		}
+	}
 	pc, notes, err := ac.peerConfig(logger)
 	if err != nil {
 		return err
@@ -83,36 +98,33 @@ func (a *app) serveAgent(ctx context.Context, ac *agentConfig, sigs <-chan os.Si
 	if err != nil {
 		return err
 	}
-	if err := p.Start(ctx); err != nil {
-		if ctx.Err() != nil {
-			log.Info("interrupted while starting")
-			return nil
-		}
-		return fmt.Errorf("start node: %w", err)
-	}
-	a.printBanner(p, ac, tempDir)
-	warnCluster(log, ac, notes)
-
-	var sig os.Signal
+	startCtx, cancelStart := context.WithCancel(ctx)
+	defer cancelStart()
+	started := make(chan error, 1)
+	go func() { started <- p.Start(startCtx) }()
 	select {
-	case sig = <-sigs:
-		log.Info("signal received, shutting down", "signal", sig.String())
-	case <-p.ShutdownCh():
-		log.Warn("node stopped by itself")
+	case err := <-started:
+		if err != nil {
+			return fmt.Errorf("start node: %w", err)
+		}
+		a.printBanner(p, ac, tempDir)
+		warnCluster(log, ac, notes)
+		select {
+		case sig := <-sigs:
+			log.Info("signal received, shutting down", "signal", sig.String())
+		case <-p.ShutdownCh():
+			log.Warn("node stopped by itself")
+		}
+	case sig := <-sigs:
+		log.Info("signal received while starting, stopping", "signal", sig.String())
+		cancelStart()
+		if err := await(started); err != nil {
+			log.Info("start abandoned", "error", err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- stopPeer(p, log) }()
-	select {
-	case err := <-done:
-		return err
-	case sig := <-sigs:
-		log.Warn("second signal, exiting at once", "signal", sig.String())
-		if tempDir != "" {
-			os.RemoveAll(tempDir)
-		}
-		exit(1)
-		return errors.New("exit returned")
-	}
+	return await(done)
 }
 
 // stopPeer leaves, then shuts down, each within its bound.

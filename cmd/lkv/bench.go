@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -121,6 +122,9 @@ func (a *app) runBench(cmd *cobra.Command, ops []string, f benchFlags) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
+	// The generator shares the machine with the node: collect its
+	// short-lived garbage less often.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	ctx := cmd.Context()
 	value := []byte(strings.Repeat("x", f.valueSize))
 	var pool []*client.Client

@@ -56,8 +56,13 @@ func (a *app) clusterCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster nodes|slots|info [--json]",
 		Short: "Show the cluster's nodes, slot table or a summary",
-		Args:  exactArgs(0, "a subcommand: nodes, slots or info"),
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &usageError{err: fmt.Errorf("unknown subcommand %q for %q (want nodes, slots or info)", args[0], cmd.CommandPath()), cmd: cmd}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(
 		a.topologyCommand("nodes", "List the nodes: id, addresses, role, state, slots", a.printNodes),

@@ -114,7 +114,11 @@ func (s *syncBuffer) String() string {
 func startAgent(t *testing.T, args ...string) *agent {
 	t.Helper()
 	bin := lkvBinary(t)
-	args = append([]string{"agent", "--data-dir", t.TempDir(), "--port", "0", "--http-port", "0", "--sync", "none"}, args...)
+	base := []string{"agent", "--port", "0", "--http-port", "0"}
+	if len(args) == 0 || args[0] != "--dev" {
+		base = append(base, "--data-dir", t.TempDir(), "--sync", "none")
+	}
+	args = append(base, args...)
 	a := &agent{t: t, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	a.cmd = exec.Command(bin, args...)
 	a.cmd.Env = cleanEnv()
@@ -239,8 +243,14 @@ func checkOneLineError(t *testing.T, r result, want string, args []string) {
 // stop sends SIGTERM and checks a clean exit within a few seconds.
 func (a *agent) stop(t *testing.T) {
 	t.Helper()
+	a.signal(t, syscall.SIGTERM)
+}
+
+// signal sends sig and checks a clean exit within a few seconds.
+func (a *agent) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
 	start := time.Now()
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := a.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -573,6 +583,27 @@ func TestE2E_agentErrors(t *testing.T) {
 			code = ee.ExitCode()
 		}
 		checkOneLineError(t, result{stderr: stderr.String(), code: code}, tt.want, tt.args)
+	}
+}
+
+func TestE2E_devTempDir(t *testing.T) {
+	a := startAgent(t, "--dev", "--executors=-1")
+	var dir string
+	for _, line := range a.banner {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "data dir:"); ok && strings.Contains(rest, "temporary") {
+			dir = strings.Fields(rest)[0]
+		}
+	}
+	if dir == "" {
+		t.Fatalf("banner names no temporary data directory:\n%s", strings.Join(a.banner, "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lkv.db")); err != nil {
+		t.Errorf("dev data directory: %v", err)
+	}
+	a.ok(t, []byte("v"), "put", "k")
+	a.signal(t, os.Interrupt)
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dev data directory %s still there after exit (%v)", dir, err)
 	}
 }
 

@@ -55,11 +55,7 @@ func (a *app) exitStatus(root *cobra.Command, err error) int {
 	if errors.As(err, &ue) {
 		cmd := ue.cmd
 		if cmd == nil {
-			// Flag errors: find the command the arguments named.
 			cmd = root
-			if c, _, ferr := root.Find(root.Flags().Args()); ferr == nil && c != nil {
-				cmd = c
-			}
 		}
 		fmt.Fprint(a.stderr, cmd.UsageString())
 	}

@@ -75,7 +75,7 @@ Upload and run a lambda:              lkv put echo ./echo --perm rx && lkv exec 
 	root.SetErr(a.stderr)
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &usageError{err: err}
+		return &usageError{err: err, cmd: cmd}
 	})
 	root.CompletionOptions.DisableDefaultCmd = true
 	a.global.register(root)
