@@ -36,8 +36,10 @@ variables. Sizes take units (4096, 64KiB, 256MiB, 1GB), durations Go's
 syntax (30s, 1m30s).
 
 --dev runs one node on 127.0.0.1 (client port 7370, HTTP 7372 unless set)
-with its data in a temporary directory that is removed on exit, sync none
-and text logs at info. Without --dev a data directory is required.
+with its data in a temporary directory that is removed on exit (unless
+--data-dir is given), sync none and text logs at info. Without --dev a data
+directory is required: there is no default, so that a node never writes
+its data somewhere by surprise.
 
 SIGINT or SIGTERM leaves the cluster and shuts down cleanly (exit status 0);
 a second signal exits at once.

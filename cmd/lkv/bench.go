@@ -148,35 +148,9 @@ func (a *app) runBench(cmd *cobra.Command, ops []string, f benchFlags) error {
 		if pool, err = a.growPool(ctx, pool, of.clients); err != nil {
 			return err
 		}
-		clients := pool[:of.clients]
-		var res *benchResult
-		switch op {
-		case "get":
-			if !prefilled {
-				if err := prefill(ctx, clients, of.keyspace, value); err != nil {
-					return fmt.Errorf("bench: fill the keyspace: %w", err)
-				}
-				prefilled = true
-			}
-			res = benchOp(ctx, clients, &of, func(c *client.Client, key string) *client.Future[[]byte] {
-				return c.GetAsync(ctx, key)
-			})
-		case "put":
-			res = benchOp(ctx, clients, &of, func(c *client.Client, key string) *client.Future[uint64] {
-				return c.PutAsync(ctx, key, value)
-			})
-		case "exec":
-			key, err := a.benchLambda(ctx, clients[0], of.lambda)
-			if err != nil {
-				return err
-			}
-			res = benchOp(ctx, clients, &of, func(c *client.Client, _ string) *client.Future[*client.ExecResult] {
-				return c.ExecAsync(ctx, key, client.ExecOptions{})
-			})
-		}
-		res.Op = op
-		if op == "exec" {
-			res.ValueSize, res.Keyspace = 0, 0
+		res, err := a.benchOne(ctx, op, pool[:of.clients], &of, value, &prefilled)
+		if err != nil {
+			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -188,6 +162,39 @@ func (a *app) runBench(cmd *cobra.Command, ops []string, f benchFlags) error {
 	return nil
 }
 
+// benchOne prepares and measures one op. get fills the keyspace first,
+// once per run; exec uploads its lambda.
+func (a *app) benchOne(ctx context.Context, op string, clients []*client.Client, f *benchFlags, value []byte, prefilled *bool) (*benchResult, error) {
+	var res *benchResult
+	switch op {
+	case "get":
+		if !*prefilled {
+			if err := prefill(ctx, clients, f.keyspace, value); err != nil {
+				return nil, fmt.Errorf("bench: fill the keyspace: %w", err)
+			}
+			*prefilled = true
+		}
+		res = benchOp(ctx, clients, f, func(c *client.Client, key string) *client.Future[[]byte] {
+			return c.GetAsync(ctx, key)
+		})
+	case "put":
+		res = benchOp(ctx, clients, f, func(c *client.Client, key string) *client.Future[uint64] {
+			return c.PutAsync(ctx, key, value)
+		})
+	case "exec":
+		key, err := a.benchLambda(ctx, clients[0], f.lambda)
+		if err != nil {
+			return nil, err
+		}
+		res = benchOp(ctx, clients, f, func(c *client.Client, _ string) *client.Future[*client.ExecResult] {
+			return c.ExecAsync(ctx, key, client.ExecOptions{})
+		})
+		res.ValueSize, res.Keyspace = 0, 0
+	}
+	res.Op = op
+	return res, nil
+}
+
 // growPool dials clients until pool has n, each with its own connection.
 func (a *app) growPool(ctx context.Context, pool []*client.Client, n int) ([]*client.Client, error) {
 	cfg, err := a.global.clientConfig()
@@ -195,7 +202,10 @@ func (a *app) growPool(ctx context.Context, pool []*client.Client, n int) ([]*cl
 		return pool, err
 	}
 	for len(pool) < n {
-		dctx, cancel := context.WithTimeout(ctx, a.global.timeout)
+		dctx, cancel := ctx, context.CancelFunc(func() {})
+		if a.global.timeout > 0 {
+			dctx, cancel = context.WithTimeout(ctx, a.global.timeout)
+		}
 		c, err := client.Dial(dctx, cfg)
 		cancel()
 		if err != nil {

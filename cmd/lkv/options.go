@@ -29,7 +29,7 @@ func (o *option) env() string  { return "LKV_" + strings.ToUpper(o.name) }
 // within one layer.
 func agentOptions() []option {
 	opts := []option{
-		{"dev", "bool", "", "development mode: one node on 127.0.0.1, data in a temporary directory removed on exit, sync none",
+		{"dev", "bool", "", "development mode: data in a temporary directory removed on exit (unless --data-dir is set), sync none",
 			setBool(func(c *agentConfig) *bool { return &c.Dev })},
 		{"node_id", "string", "", "node id; if blank, one is made on first start and kept in the data directory",
 			setString(func(c *agentConfig) *string { return &c.NodeID })},
