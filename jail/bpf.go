@@ -7,8 +7,7 @@ import (
 
 // A tiny classic-BPF assembler for seccomp filters: only what the policy
 // needs (absolute 32-bit loads of seccomp_data, JEQ/JGE against constants,
-// RET), with every jump short and forward so that no jump offset can
-// overflow its 8 bits.
+// JA, RET), with every jump forward.
 
 // BPF opcodes (linux/filter.h, linux/bpf_common.h).
 const (
@@ -16,6 +15,7 @@ const (
 	bpfJeqK   = 0x15 // BPF_JMP | BPF_JEQ | BPF_K
 	bpfJgeK   = 0x35 // BPF_JMP | BPF_JGE | BPF_K
 	bpfRetK   = 0x06 // BPF_RET | BPF_K
+	bpfJa     = 0x05 // BPF_JMP | BPF_JA
 )
 
 // Seccomp return values (linux/seccomp.h).
@@ -44,6 +44,7 @@ type sockFilter struct {
 }
 
 func ld(off uint32) sockFilter              { return sockFilter{Code: bpfLdWAbs, K: off} }
+func ja(k uint32) sockFilter                { return sockFilter{Code: bpfJa, K: k} }
 func ret(k uint32) sockFilter               { return sockFilter{Code: bpfRetK, K: k} }
 func jeq(k uint32, jt, jf uint8) sockFilter { return sockFilter{Code: bpfJeqK, Jt: jt, Jf: jf, K: k} }
 func jge(k uint32, jt, jf uint8) sockFilter { return sockFilter{Code: bpfJgeK, Jt: jt, Jf: jf, K: k} }
@@ -78,51 +79,58 @@ func condBlock(conds []argCond, ok, otherwise uint32) ([]sockFilter, error) {
 	return append(out, ret(ok)), nil
 }
 
-// filterBuilder assembles a program of independent per-syscall blocks.
-type filterBuilder struct {
-	prog []sockFilter
-	arch uint32
+// span is a run of syscall numbers [lo, next span's lo) that share one
+// action: a plain return, or a block that looks at arguments.
+type span struct {
+	lo     int
+	action uint32       // when block is nil
+	block  []sockFilter // ends in returns; the accumulator holds nr on entry
 }
 
-// header kills any other architecture and any x32 (or larger) number.
-func (b *filterBuilder) header() {
-	b.prog = append(b.prog,
+// assemble returns a filter that kills other architectures and x32
+// numbers, then finds the span of the syscall number by binary search
+// (about 9 comparisons for the whole table, which also keeps the kernel's
+// per-syscall verdict cache cheap to compute when the filter is loaded).
+// spans must be sorted by lo, start at 0, and cover every number above.
+func assemble(arch uint32, spans []span) ([]sockFilter, error) {
+	if len(spans) == 0 || spans[0].lo != 0 {
+		return nil, fmt.Errorf("bpf: spans must start at 0")
+	}
+	prog := []sockFilter{
 		ld(offArch),
-		jeq(b.arch, 1, 0),
+		jeq(arch, 1, 0),
 		ret(retKillProcess),
 		ld(offNr),
 		jge(x32SyscallBit, 0, 1),
 		ret(retKillProcess),
-	)
+	}
+	prog = append(prog, tree(spans)...)
+	if len(prog) > 4096 {
+		return nil, fmt.Errorf("bpf: program of %d instructions is too long", len(prog))
+	}
+	return prog, nil
 }
 
-// simple adds "nr → action".
-func (b *filterBuilder) simple(nr int, action uint32) {
-	b.prog = append(b.prog, jeq(uint32(nr), 0, 1), ret(action))
-}
-
-// cond adds "nr → ok if conds hold, else otherwise". The accumulator is
-// reloaded by nothing after a block, so each block must end in a return.
-func (b *filterBuilder) cond(nr int, conds []argCond, ok, otherwise uint32) error {
-	blk, err := condBlock(conds, ok, otherwise)
-	if err != nil {
-		return err
+// tree returns the search tree over spans. Every jump is forward; a left
+// subtree too long for an 8-bit jump is skipped with a BPF_JA.
+func tree(spans []span) []sockFilter {
+	if len(spans) == 1 {
+		if spans[0].block != nil {
+			return spans[0].block
+		}
+		return []sockFilter{ret(spans[0].action)}
 	}
-	if len(blk) > 255 {
-		return fmt.Errorf("bpf: block for syscall %d too long", nr)
+	mid := len(spans) / 2
+	left, right := tree(spans[:mid]), tree(spans[mid:])
+	k := uint32(spans[mid].lo)
+	var out []sockFilter
+	if len(left) <= 255 {
+		out = append(out, jge(k, uint8(len(left)), 0))
+	} else {
+		out = append(out, jge(k, 0, 1), ja(uint32(len(left))))
 	}
-	b.prog = append(b.prog, jeq(uint32(nr), 0, uint8(len(blk))))
-	b.prog = append(b.prog, blk...)
-	return nil
-}
-
-// finish appends the default action and returns the program.
-func (b *filterBuilder) finish(def uint32) ([]sockFilter, error) {
-	b.prog = append(b.prog, ret(def))
-	if len(b.prog) > 4096 {
-		return nil, fmt.Errorf("bpf: program of %d instructions is too long", len(b.prog))
-	}
-	return b.prog, nil
+	out = append(out, left...)
+	return append(out, right...)
 }
 
 // encodeFilter returns prog as the bytes of a struct sock_filter array.
@@ -161,6 +169,8 @@ func evalFilter(prog []sockFilter, d seccompData) (uint32, error) {
 			pc += int(pick(acc == in.K, in.Jt, in.Jf))
 		case bpfJgeK:
 			pc += int(pick(acc >= in.K, in.Jt, in.Jf))
+		case bpfJa:
+			pc += int(in.K)
 		case bpfRetK:
 			return in.K, nil
 		default:

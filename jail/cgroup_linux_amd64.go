@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
@@ -234,7 +235,9 @@ func (p *cgroupPool) put(s *cgroupSlot) {
 	p.free = append(p.free, s)
 }
 
-// close removes every slot and the jail's cgroups.
+// close removes every slot and the jail's cgroups. Every worker has
+// returned, but its thread may still be exiting (and so still in a v1
+// slot): rmdir is retried for a while.
 func (p *cgroupPool) close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -244,18 +247,40 @@ func (p *cgroupPool) close() error {
 	}
 	p.all, p.free = nil, nil
 	for _, d := range []string{p.base, p.memBase, p.pidsBase} {
-		if d != "" {
-			if err := unix.Rmdir(d); err != nil && err != unix.ENOENT {
-				errs = append(errs, fmt.Errorf("cgroup: rmdir %s: %w", d, err))
-			}
-		}
+		errs = append(errs, rmdirCgroup(d))
 	}
 	return errors.Join(errs...)
 }
 
+// rmdirCgroup removes an empty cgroup, waiting up to two seconds for
+// exiting tasks to leave it.
+func rmdirCgroup(d string) error {
+	if d == "" {
+		return nil
+	}
+	var err error
+	for i := 0; i < 200; i++ {
+		if err = unix.Rmdir(d); err != unix.EBUSY {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil && err != unix.ENOENT {
+		return fmt.Errorf("cgroup: rmdir %s: %w", d, err)
+	}
+	return nil
+}
+
 // limit sets the slot's memory and process limits for the next run,
-// writing only what changed since the last run.
+// writing only what changed since the last run. The pids limit leaves
+// room for the worker thread (v1) and one more task, so that the tracer,
+// which counts every thread, reports "process limit" before the kernel
+// refuses a clone.
 func (s *cgroupSlot) limit(mem int64, procs int) error {
+	procs++
+	if s.dir == "" {
+		procs++
+	}
 	if s.pool.memory && mem != s.memLimit {
 		if err := s.setMemory(mem); err != nil {
 			return err
@@ -303,15 +328,16 @@ func (s *cgroupSlot) pidsDirOrDir() string {
 	return s.pidsDir
 }
 
-// attach moves pid into a v1 slot. (v2 slots are entered at clone time.)
-func (s *cgroupSlot) attach(pid int) error {
-	v := strconv.Itoa(pid)
+// join moves the calling thread tid (not its process) into a v1 slot;
+// what it forks is born there. (v2 slots are entered at clone time.)
+func (s *cgroupSlot) join(tid int) error {
+	v := strconv.Itoa(tid)
 	for _, d := range []string{s.memDir, s.pidsDir} {
 		if d == "" {
 			continue
 		}
-		if err := writeFile(filepath.Join(d, "cgroup.procs"), v); err != nil {
-			return fmt.Errorf("cgroup attach: %w", err)
+		if err := writeFile(filepath.Join(d, "tasks"), v); err != nil {
+			return fmt.Errorf("cgroup join: %w", err)
 		}
 	}
 	return nil
@@ -340,7 +366,8 @@ func (s *cgroupSlot) kill() {
 	}
 }
 
-// procs lists the pids in the slot.
+// procs lists the pids in the slot other than ours: with v1 the worker
+// thread is in the slot, so cgroup.procs lists the node's own pid.
 func (s *cgroupSlot) procs() []int {
 	d := s.dir
 	if d == "" {
@@ -352,7 +379,7 @@ func (s *cgroupSlot) procs() []int {
 	data, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 	var pids []int
 	for _, f := range strings.Fields(string(data)) {
-		if n, err := strconv.Atoi(f); err == nil {
+		if n, err := strconv.Atoi(f); err == nil && n != os.Getpid() {
 			pids = append(pids, n)
 		}
 	}
@@ -374,11 +401,7 @@ func (s *cgroupSlot) remove() error {
 	}
 	var errs []error
 	for _, d := range []string{s.dir, s.memDir, s.pidsDir} {
-		if d != "" {
-			if err := unix.Rmdir(d); err != nil && err != unix.ENOENT {
-				errs = append(errs, fmt.Errorf("cgroup: rmdir %s: %w", d, err))
-			}
-		}
+		errs = append(errs, rmdirCgroup(d))
 	}
 	return errors.Join(errs...)
 }

@@ -167,26 +167,43 @@ func condRules() []condRule {
 	}
 }
 
+// maxSyscall bounds the table; numbers above it are trapped (and the
+// supervisor kills the run naming the number).
+const maxSyscall = 1023
+
 // buildFilter assembles the policy into a seccomp program. Everything not
 // listed is trapped to the supervisor.
 func buildFilter() ([]sockFilter, error) {
-	b := &filterBuilder{arch: auditArchX8664}
-	b.header()
-	for _, r := range condRules() {
-		if err := b.cond(r.nr, r.conds, retAllow, r.otherwise); err != nil {
-			return nil, err
+	actions := make([]uint32, maxSyscall+1)
+	for i := range actions {
+		actions[i] = retTrace
+	}
+	set := func(nrs []int, a uint32) {
+		for _, nr := range nrs {
+			actions[nr] = a
 		}
 	}
-	for _, nr := range enosys {
-		b.simple(nr, retErrno|uint32(unix.ENOSYS))
+	set(allowed, retAllow)
+	set(eperm, retErrno|uint32(unix.EPERM))
+	set(enosys, retErrno|uint32(unix.ENOSYS))
+	blocks := make(map[int][]sockFilter)
+	for _, r := range condRules() {
+		blk, err := condBlock(r.conds, retAllow, r.otherwise)
+		if err != nil {
+			return nil, err
+		}
+		blocks[r.nr] = blk
 	}
-	for _, nr := range eperm {
-		b.simple(nr, retErrno|uint32(unix.EPERM))
+	var spans []span
+	for nr, a := range actions {
+		blk := blocks[nr]
+		if blk == nil && len(spans) > 0 && spans[len(spans)-1].block == nil && spans[len(spans)-1].action == a {
+			continue // extends the previous span
+		}
+		spans = append(spans, span{lo: nr, action: a, block: blk})
 	}
-	for _, nr := range allowed {
-		b.simple(nr, retAllow)
-	}
-	return b.finish(retTrace)
+	spans = append(spans, span{lo: maxSyscall + 1, action: retTrace})
+	return assemble(auditArchX8664, spans)
 }
 
 // verdict is the supervisor's answer to a trapped syscall.

@@ -40,6 +40,8 @@ type run struct {
 	io             sync.WaitGroup // the I/O goroutines
 	stdout, stderr []byte         // set by the readers before io.Done
 
+	ready   chan struct{} // closed when prepare is done (see prepErr)
+	prepErr error
 	started chan struct{} // closed after the fork (or its failure)
 	done    chan struct{} // closed when every process of the run is reaped
 
@@ -78,12 +80,20 @@ func (j *Jail) Run(ctx context.Context, b *Binary, spec *Spec) (*Result, error) 
 	if err := spec.check(); err != nil {
 		return nil, err
 	}
-	r := &run{j: j, spec: spec, bin: b, uid: -1, pidfd: -1,
-		lim:     resolve(spec.Limits, j.cfg.Defaults, j.cfg.Max),
-		started: make(chan struct{}), done: make(chan struct{})}
-	defer r.release()
-	if err := r.prepare(); err != nil {
+	w, err := j.workers.get()
+	if err != nil {
 		return nil, err
+	}
+	r := &run{j: j, spec: spec, bin: b, uid: -1, pidfd: -1, slot: w.slot,
+		lim:   resolve(spec.Limits, j.cfg.Defaults, j.cfg.Max),
+		ready: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})}
+	w.jobs <- r // the worker waits for r.ready
+	defer r.release()
+	r.prepErr = r.prepare()
+	close(r.ready)
+	if r.prepErr != nil {
+		<-r.done
+		return nil, r.prepErr
 	}
 	return r.execute(ctx)
 }
@@ -97,13 +107,8 @@ func (r *run) prepare() error {
 			return errors.New("jail: no free uid in UIDRange")
 		}
 	}
-	if j.cgroups != nil {
-		s, err := j.cgroups.get()
-		if err != nil {
-			return err
-		}
-		r.slot = s
-		if err := s.limit(r.lim.Memory, r.lim.Procs+1); err != nil {
+	if r.slot != nil {
+		if err := r.slot.limit(r.lim.Memory, r.lim.Procs); err != nil {
 			return err
 		}
 	}
@@ -196,9 +201,8 @@ func (r *run) writeStdinNow() {
 	}
 }
 
-// execute hands the run to a worker and waits for it.
+// execute waits for the worker to start the run, then for the run.
 func (r *run) execute(ctx context.Context) (*Result, error) {
-	r.j.workers.do(r)
 	<-r.started
 	if r.forkErr != nil {
 		<-r.done
@@ -378,9 +382,6 @@ func (r *run) release() {
 		if err := removeAll(r.workdir); err != nil {
 			r.j.logger.Error("cannot remove working directory", "dir", r.workdir, "error", err)
 		}
-	}
-	if r.slot != nil {
-		r.j.cgroups.put(r.slot)
 	}
 	if r.uid >= 0 {
 		r.j.uids.put(r.uid)

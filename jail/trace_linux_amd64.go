@@ -106,6 +106,10 @@ type tracer struct {
 // it is reaped. It runs on the worker's locked thread.
 func (r *run) trace() {
 	defer close(r.done)
+	<-r.ready
+	if r.prepErr != nil {
+		return
+	}
 	pid, err := r.fork()
 	r.closeChildEnds()
 	if err != nil {
@@ -181,12 +185,6 @@ func (t *tracer) setup(tid int, sig unix.Signal) {
 	if tid != t.pid || sig != unix.SIGTRAP {
 		t.fail("unexpected first stop", nil)
 		return
-	}
-	if s := t.r.slot; s != nil && s.fd == nil {
-		if err := s.attach(tid); err != nil {
-			t.fail("cgroup attach", err)
-			return
-		}
 	}
 	if err := unix.PtraceSetOptions(tid, ptraceOptions); err != nil {
 		t.fail("PTRACE_SETOPTIONS", err)
