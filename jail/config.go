@@ -98,6 +98,14 @@ type Config struct {
 	// the cgroup the node process is in, per controller.
 	CgroupParent string
 
+	// WorkdirSize is the size in bytes of the tmpfs that holds the working
+	// directories when the node is root (creating and removing directories
+	// there is much cheaper than on a disk, a crash leaves nothing on
+	// disk, and the bytes a lambda writes count against its memory limit).
+	// If zero, the tmpfs default (half of RAM); if negative, no tmpfs is
+	// mounted and working directories live on StateDir's filesystem.
+	WorkdirSize int64
+
 	// BinaryCacheBytes bounds the bytes of lambda binaries kept on disk.
 	// If zero, DefaultBinaryCacheBytes. A binary in use is never removed
 	// from under a run.

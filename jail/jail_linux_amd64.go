@@ -33,6 +33,7 @@ type Jail struct {
 	// Set by Start, read-only afterwards.
 	features     Features
 	ownStateDir  bool   // StateDir was created by Start and is removed whole
+	tmpfs        bool   // workRoot is a tmpfs we mounted
 	launcherPath string // the launcher executable
 	workRoot     string // parent of the working directories
 	filter       []byte // encoded seccomp program
@@ -130,6 +131,13 @@ func (j *Jail) setupFiles() error {
 			return fmt.Errorf("jail: %w", err)
 		}
 	}
+	if os.Geteuid() == 0 && j.cfg.WorkdirSize >= 0 {
+		if err := mountTmpfs(j.workRoot, j.cfg.WorkdirSize); err != nil {
+			j.logger.Warn("working directories stay on disk", "error", err)
+		} else {
+			j.tmpfs = true
+		}
+	}
 	j.launcherPath = filepath.Join(j.cfg.StateDir, "launcher")
 	if err := writeExecutable(j.launcherPath, launcherBin); err != nil {
 		return fmt.Errorf("jail: write launcher: %w", err)
@@ -161,12 +169,27 @@ func makeStateDir(dir string) (bool, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() {
 		return false, fmt.Errorf("jail: state dir %s is not a directory owned by uid %d", dir, os.Geteuid())
 	}
+	_ = unix.Unmount(filepath.Join(dir, "w"), unix.MNT_DETACH) // a tmpfs left by a crash
 	for _, sub := range []string{"w", "bin", "launcher"} {
 		if err := removeAll(filepath.Join(dir, sub)); err != nil {
 			return false, fmt.Errorf("jail: clean state dir: %w", err)
 		}
 	}
 	return false, os.Chmod(dir, 0o700)
+}
+
+// mountTmpfs mounts a private tmpfs for working directories on dir:
+// nothing on it can be executed, and no device or set-uid file works.
+func mountTmpfs(dir string, size int64) error {
+	opts := "mode=0700"
+	if size > 0 {
+		opts += ",size=" + strconv.FormatInt(size, 10)
+	}
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Mount("lkv-jail", dir, "tmpfs", flags, opts); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w", dir, err)
+	}
+	return nil
 }
 
 // setupRoot enables what only root can do; each part degrades alone.
@@ -307,6 +330,12 @@ func (j *Jail) teardown() error {
 
 // removeState removes the state directory, or what we made in it.
 func (j *Jail) removeState() error {
+	if j.tmpfs {
+		if err := unix.Unmount(j.workRoot, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("jail: unmount %s: %w", j.workRoot, err)
+		}
+		j.tmpfs = false
+	}
 	if j.ownStateDir {
 		return removeAll(j.cfg.StateDir)
 	}

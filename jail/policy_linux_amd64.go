@@ -137,33 +137,31 @@ type condRule struct {
 	otherwise uint32 // when they do not match
 }
 
-// condRules are checked first: their blocks read arguments, so the
-// kernel cannot cache their verdict per syscall number.
+// condRules are syscalls allowed only with some argument values.
 func condRules() []condRule {
-	pid := []uint32{pidMagic}
 	return []condRule{
-		{unix.SYS_CLONE, []argCond{{0, []uint32{cloneGoThread, cloneGlibcThread, cloneMuslThread}}}, retTrace},
-		{unix.SYS_FCNTL, []argCond{{1, []uint32{
-			unix.F_DUPFD, unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL,
-			unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK,
-			unix.F_OFD_SETLKW, unix.F_DUPFD_CLOEXEC, unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ,
-			unix.F_ADD_SEALS, unix.F_GET_SEALS,
+		{unix.SYS_CLONE, []argCond{vals(0, cloneGoThread, cloneGlibcThread, cloneMuslThread)}, retTrace},
+		{unix.SYS_FCNTL, []argCond{{1, []argRange{
+			{unix.F_DUPFD, unix.F_SETLKW + 1}, // F_DUPFD .. F_SETLKW; not F_SETOWN, F_SETSIG
+			{unix.F_OFD_GETLK, unix.F_OFD_SETLKW + 1},
+			{unix.F_DUPFD_CLOEXEC, unix.F_GET_SEALS + 1}, // also pipe sizes, seals; not leases, F_NOTIFY
 		}}}, retErrno | uint32(unix.EPERM)},
-		{unix.SYS_IOCTL, []argCond{{1, []uint32{
-			unix.TCGETS, unix.TIOCGWINSZ, unix.TIOCINQ, 0x5421, 0x5451, 0x5450, // FIONREAD, FIONBIO, FIOCLEX, FIONCLEX
-		}}}, retErrno | uint32(unix.ENOTTY)},
-		{unix.SYS_KILL, []argCond{{0, pid}}, retTrace},
-		{unix.SYS_TGKILL, []argCond{{0, pid}}, retTrace},
-		{unix.SYS_PRLIMIT64, []argCond{{0, []uint32{0, pidMagic}}}, retTrace},
-		{unix.SYS_PRCTL, []argCond{{0, []uint32{unix.PR_SET_NAME, unix.PR_GET_NAME, unix.PR_SET_VMA}}}, retTrace},
-		{unix.SYS_ARCH_PRCTL, []argCond{{0, []uint32{
-			0x1001, 0x1002, 0x1003, 0x1004, // ARCH_SET_GS, SET_FS, GET_FS, GET_GS
-			0x1011, 0x1021, 0x1022, 0x1023, // GET_CPUID, GET_XCOMP_SUPP, GET_XCOMP_PERM, REQ_XCOMP_PERM
-			0x3001,                                 // ARCH_CET_STATUS
-			0x5001, 0x5002, 0x5003, 0x5004, 0x5005, // ARCH_SHSTK_*
+		{unix.SYS_IOCTL, []argCond{vals(1, unix.TCGETS, unix.TIOCGWINSZ, unix.TIOCINQ,
+			0x5421, 0x5451, 0x5450, // FIONBIO, FIOCLEX, FIONCLEX
+		)}, retErrno | uint32(unix.ENOTTY)},
+		{unix.SYS_KILL, []argCond{vals(0, pidMagic)}, retTrace},
+		{unix.SYS_TGKILL, []argCond{vals(0, pidMagic)}, retTrace},
+		{unix.SYS_PRLIMIT64, []argCond{vals(0, 0, pidMagic)}, retTrace},
+		{unix.SYS_PRCTL, []argCond{vals(0, unix.PR_SET_NAME, unix.PR_GET_NAME, unix.PR_SET_VMA)}, retTrace},
+		{unix.SYS_ARCH_PRCTL, []argCond{{0, []argRange{
+			{0x1001, 0x1005}, // ARCH_SET_GS, SET_FS, GET_FS, GET_GS
+			{0x1011, 0x1012}, // ARCH_GET_CPUID
+			{0x1021, 0x1024}, // ARCH_GET_XCOMP_SUPP, GET_XCOMP_PERM, REQ_XCOMP_PERM
+			{0x3001, 0x3002}, // ARCH_CET_STATUS
+			{0x5001, 0x5006}, // ARCH_SHSTK_*
 		}}}, retErrno | uint32(unix.EINVAL)},
 		// The launcher's exec of the lambda; any other exec is trapped.
-		{unix.SYS_EXECVEAT, []argCond{{0, []uint32{binFD}}, {4, []uint32{unix.AT_EMPTY_PATH}}}, retTrace},
+		{unix.SYS_EXECVEAT, []argCond{vals(0, binFD), vals(4, unix.AT_EMPTY_PATH)}, retTrace},
 	}
 }
 
@@ -186,21 +184,20 @@ func buildFilter() ([]sockFilter, error) {
 	set(allowed, retAllow)
 	set(eperm, retErrno|uint32(unix.EPERM))
 	set(enosys, retErrno|uint32(unix.ENOSYS))
-	blocks := make(map[int][]sockFilter)
+	conds := make(map[int]condRule)
 	for _, r := range condRules() {
-		blk, err := condBlock(r.conds, retAllow, r.otherwise)
-		if err != nil {
-			return nil, err
-		}
-		blocks[r.nr] = blk
+		conds[r.nr] = r
 	}
 	var spans []span
 	for nr, a := range actions {
-		blk := blocks[nr]
-		if blk == nil && len(spans) > 0 && spans[len(spans)-1].block == nil && spans[len(spans)-1].action == a {
+		if r, ok := conds[nr]; ok {
+			spans = append(spans, span{lo: nr, action: r.otherwise, conds: r.conds, ok: retAllow})
+			continue
+		}
+		if n := len(spans); n > 0 && spans[n-1].conds == nil && spans[n-1].action == a {
 			continue // extends the previous span
 		}
-		spans = append(spans, span{lo: nr, action: a, block: blk})
+		spans = append(spans, span{lo: nr, action: a})
 	}
 	spans = append(spans, span{lo: maxSyscall + 1, action: retTrace})
 	return assemble(auditArchX8664, spans)
