@@ -169,3 +169,38 @@ func bareRun(path string, stdin []byte) error {
 	}
 	return err
 }
+
+// BenchmarkJail_VsBare alternates a jailed run and a bare fork+exec of the
+// same binary in one loop, so that both see the same machine load, and
+// reports both medians and their ratio (the targets: at most 1.5 for Go,
+// 2 for C).
+func BenchmarkJail_VsBare(b *testing.B) {
+	j := newTestJail(b, nil)
+	dir := b.TempDir()
+	for _, l := range benchLambdas(b) {
+		b.Run(l.name, func(b *testing.B) {
+			bin := load(b, j, l.name, l.data)
+			path := filepath.Join(dir, l.name)
+			if err := os.WriteFile(path, l.data, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			var jail, bare []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				res, err := j.Run(context.Background(), bin, &Spec{Stdin: benchStdin})
+				if err != nil || res.ExitCode != 0 {
+					b.Fatalf("Run: %v %+v", err, res)
+				}
+				t1 := time.Now()
+				if err := bareRun(path, benchStdin); err != nil {
+					b.Fatal(err)
+				}
+				jail, bare = append(jail, t1.Sub(t0)), append(bare, time.Since(t1))
+			}
+			pj, pb := percentile(jail, 0.5), percentile(bare, 0.5)
+			b.ReportMetric(float64(pj.Nanoseconds()), "jail-p50-ns")
+			b.ReportMetric(float64(pb.Nanoseconds()), "bare-p50-ns")
+			b.ReportMetric(float64(pj)/float64(pb), "ratio")
+		})
+	}
+}

@@ -111,6 +111,13 @@ type Config struct {
 	// from under a run.
 	BinaryCacheBytes int64
 
+	// SpreadCPUs lets each lambda run on every CPU the node may use. By
+	// default a run is confined to one CPU, the one its supervisor thread
+	// is pinned to (runs go to the least busy CPU): every ptrace stop is
+	// then much cheaper, which matters most for Go lambdas, whose runtime
+	// makes several stops as it starts its threads.
+	SpreadCPUs bool
+
 	// Logger receives the jail's logs. If nil, hclog.New named "jail".
 	Logger hclog.Logger
 }

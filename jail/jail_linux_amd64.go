@@ -110,7 +110,7 @@ func (j *Jail) setup() error {
 	}
 	j.filter = encodeFilter(prog)
 	j.cache = newBinaryCache(filepath.Join(j.cfg.StateDir, "bin"), j.cfg.BinaryCacheBytes)
-	j.workers = newWorkerPool(j)
+	j.workers = newWorkerPool(j, j.cfg.SpreadCPUs)
 	if root {
 		j.setupRoot()
 	}
