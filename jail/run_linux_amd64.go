@@ -32,6 +32,8 @@ type run struct {
 	dir     *os.File // O_PATH of workdir
 
 	child   []*os.File // the child's ends: stdin, stdout, stderr, config
+	cfgW    *os.File   // the configuration pipe, until the tracer writes cfg
+	cfg     []byte     // the launcher's configuration
 	stdinW  *os.File   // nil once all of Stdin is written
 	stdoutR *os.File
 	stderrR *os.File
@@ -121,8 +123,9 @@ func (r *run) prepare() error {
 
 // pipes creates stdin, stdout, stderr and the configuration pipe. The
 // child's ends are blocking; ours are non-blocking and use the poller.
-// Whatever of stdin and the configuration fits in the pipe is written now,
-// so that most runs need no writer goroutine.
+// Whatever of stdin fits in the pipe is written now, so that most runs
+// need no writer goroutine. The configuration is written by the tracer
+// once it has attached (see trace).
 func (r *run) pipes() error {
 	var p [4][2]*os.File
 	for i := range p {
@@ -133,13 +136,8 @@ func (r *run) pipes() error {
 		}
 	}
 	r.child = []*os.File{p[0][0], p[1][1], p[2][1], p[3][0]}
-	r.stdinW, r.stdoutR, r.stderrR = p[0][1], p[1][0], p[2][0]
-	cfg := r.config().encode()
-	if err := writeAllNow(p[3][1], cfg); err != nil {
-		p[3][1].Close()
-		return fmt.Errorf("jail: write launcher config: %w", err)
-	}
-	p[3][1].Close()
+	r.stdinW, r.stdoutR, r.stderrR, r.cfgW = p[0][1], p[1][0], p[2][0], p[3][1]
+	r.cfg = r.config().encode()
 	r.stdin = r.spec.Stdin
 	r.writeStdinNow()
 	return nil
@@ -370,7 +368,7 @@ func launchError(stderr []byte) error {
 
 // release frees what prepare allocated. Every process is gone.
 func (r *run) release() {
-	for _, f := range append(r.child, r.stdinW, r.stdoutR, r.stderrR) {
+	for _, f := range append(r.child, r.stdinW, r.stdoutR, r.stderrR, r.cfgW) {
 		if f != nil {
 			f.Close()
 		}
@@ -408,11 +406,12 @@ func (r *run) closeChildEnds() {
 	r.child = nil
 }
 
-// fork starts the launcher, stopped at its exec under PTRACE_TRACEME.
-// It must run on the worker's locked thread.
+// fork starts the launcher, which waits for its configuration. It must
+// run on the worker's locked thread, whose death kills the launcher
+// (PDEATHSIG) until the tracer has attached.
 func (r *run) fork() (int, error) {
 	pidfd := -1
-	sys := &syscall.SysProcAttr{Ptrace: true, Setsid: true, Pdeathsig: syscall.SIGKILL, PidFD: &pidfd}
+	sys := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL, PidFD: &pidfd}
 	if r.slot != nil && r.slot.fd != nil {
 		sys.UseCgroupFD, sys.CgroupFD = true, int(r.slot.fd.Fd())
 	}

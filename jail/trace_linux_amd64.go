@@ -96,10 +96,9 @@ func cpuSeconds(d time.Duration) time.Duration {
 
 // tracer is the state of one traced run.
 type tracer struct {
-	r          *run
-	pid        int
-	tasks      map[int]bool // live traced threads and processes
-	optionsSet bool
+	r     *run
+	pid   int
+	tasks map[int]bool // live traced threads and processes
 }
 
 // trace forks the launcher and supervises the run until every process of
@@ -119,6 +118,7 @@ func (r *run) trace() {
 	}
 	close(r.started)
 	t := &tracer{r: r, pid: pid, tasks: map[int]bool{pid: true}}
+	t.attach()
 	t.loop()
 	t.drain()
 	if r.end.IsZero() {
@@ -164,34 +164,37 @@ func (t *tracer) stopped(tid int, ws unix.WaitStatus) {
 	}
 	sig := ws.StopSignal()
 	switch {
-	case !t.optionsSet:
-		t.setup(tid, sig)
 	case sig == unix.SIGTRAP && ws.TrapCause() > 0:
 		t.event(tid, ws.TrapCause())
 	case sig == syscallStopSig:
 		t.fail("unexpected syscall stop", nil)
 	case sig == unix.SIGSTOP || sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU:
-		// New threads start with SIGSTOP; a lambda never stops (a
-		// stopped lambda would only wait for the timeout).
+		// A lambda never stops (a stopped lambda would only wait for
+		// the timeout): stop signals are not delivered.
 		t.cont(tid, 0)
 	default:
 		t.cont(tid, int(sig)) // a genuine signal: deliver it
 	}
 }
 
-// setup handles the launcher's exec stop: the only stop before the
-// options are set, and before any launcher code has run.
-func (t *tracer) setup(tid int, sig unix.Signal) {
-	if tid != t.pid || sig != unix.SIGTRAP {
-		t.fail("unexpected first stop", nil)
+// attach seizes the launcher, which is blocked reading its (still empty)
+// configuration pipe, so that no launcher step happens untraced, then
+// hands it the configuration. PTRACE_SEIZE sets the options without a
+// stop (PTRACE_TRACEME would cost a stop at the launcher's exec).
+func (t *tracer) attach() {
+	r := t.r
+	defer func() {
+		r.cfgW.Close()
+		r.cfgW = nil
+	}()
+	_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(t.pid), 0, ptraceOptions, 0, 0)
+	if errno != 0 {
+		t.fail("PTRACE_SEIZE", errno)
 		return
 	}
-	if err := unix.PtraceSetOptions(tid, ptraceOptions); err != nil {
-		t.fail("PTRACE_SETOPTIONS", err)
-		return
+	if err := writeAllNow(r.cfgW, r.cfg); err != nil {
+		t.fail("write launcher config", err)
 	}
-	t.optionsSet = true
-	t.cont(tid, 0)
 }
 
 // event handles a PTRACE_EVENT stop.
@@ -213,6 +216,10 @@ func (t *tracer) event(tid, cause int) {
 		if !t.overLimit() {
 			t.cont(tid, 0)
 		}
+	case unix.PTRACE_EVENT_STOP:
+		// A new thread's first stop under PTRACE_SEIZE (stop signals
+		// are never delivered, so there are no group stops).
+		t.cont(tid, 0)
 	case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK:
 		// The filter traps every fork; this is defence in depth.
 		t.r.kill("sandbox: fork denied")
