@@ -32,11 +32,12 @@ type Jail struct {
 
 	// Set by Start, read-only afterwards.
 	features     Features
-	ownStateDir  bool   // StateDir was created by Start and is removed whole
-	tmpfs        bool   // workRoot is a tmpfs we mounted
-	launcherPath string // the launcher executable
-	workRoot     string // parent of the working directories
-	filter       []byte // encoded seccomp program
+	ownStateDir  bool        // StateDir was created by Start and is removed whole
+	tmpfs        bool        // workRoot is a tmpfs we mounted
+	launcherPath string      // the launcher executable
+	launcherStat unix.Stat_t // its device and inode, to recognise its exec
+	workRoot     string      // parent of the working directories
+	filter       []byte      // encoded seccomp program
 	landlock     landlockPolicy
 	devNull      *os.File // O_PATH of /dev/null, for the Landlock rule
 	netns        *os.File // empty network namespace, nil if not root
@@ -141,6 +142,9 @@ func (j *Jail) setupFiles() error {
 	j.launcherPath = filepath.Join(j.cfg.StateDir, "launcher")
 	if err := writeExecutable(j.launcherPath, launcherBin); err != nil {
 		return fmt.Errorf("jail: write launcher: %w", err)
+	}
+	if err := unix.Stat(j.launcherPath, &j.launcherStat); err != nil {
+		return fmt.Errorf("jail: %w", err)
 	}
 	f, err := os.OpenFile("/dev/null", unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {

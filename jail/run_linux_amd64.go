@@ -31,10 +31,9 @@ type run struct {
 	workdir string
 	dir     *os.File // O_PATH of workdir
 
-	child   []*os.File // the child's ends: stdin, stdout, stderr, config
-	cfgW    *os.File   // the configuration pipe, until the tracer writes cfg
-	cfg     []byte     // the launcher's configuration
-	stdinW  *os.File   // nil once all of Stdin is written
+	child   [4]int   // the child's ends of stdin, stdout, stderr, config; -1 once closed
+	cfgW    int      // our end of the configuration pipe; -1 once closed
+	stdinW  *os.File // nil once all of Stdin is written
 	stdoutR *os.File
 	stderrR *os.File
 	stdin   []byte // what is left to write
@@ -87,6 +86,7 @@ func (j *Jail) Run(ctx context.Context, b *Binary, spec *Spec) (*Result, error) 
 		return nil, err
 	}
 	r := &run{j: j, spec: spec, bin: b, uid: -1, pidfd: -1, slot: w.slot,
+		child: [4]int{-1, -1, -1, -1}, cfgW: -1,
 		lim:   resolve(spec.Limits, j.cfg.Defaults, j.cfg.Max),
 		ready: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})}
 	w.jobs <- r // the worker waits for r.ready
@@ -122,53 +122,47 @@ func (r *run) prepare() error {
 }
 
 // pipes creates stdin, stdout, stderr and the configuration pipe. The
-// child's ends are blocking; ours are non-blocking and use the poller.
-// Whatever of stdin fits in the pipe is written now, so that most runs
-// need no writer goroutine. The configuration is written by the tracer
-// once it has attached (see trace).
+// child's ends are plain blocking fds; ours are non-blocking and use the
+// poller. The configuration is written now, but the launcher reads until
+// EOF, which comes only when the tracer, having attached, closes cfgW.
+// Whatever of stdin fits in the pipe is written now too, so that most
+// runs need no writer goroutine.
 func (r *run) pipes() error {
-	var p [4][2]*os.File
+	var p [4][2]int
 	for i := range p {
-		var err error
-		if p[i][0], p[i][1], err = pipe(i != 0 && i != 3, i == 0); err != nil {
-			r.child = append(r.child, p[i][0], p[i][1])
-			return err
+		if err := unix.Pipe2(p[i][:], unix.O_CLOEXEC); err != nil {
+			for _, q := range p[:i] {
+				unix.Close(q[0])
+				unix.Close(q[1])
+			}
+			return fmt.Errorf("jail: pipe: %w", err)
 		}
 	}
-	r.child = []*os.File{p[0][0], p[1][1], p[2][1], p[3][0]}
-	r.stdinW, r.stdoutR, r.stderrR, r.cfgW = p[0][1], p[1][0], p[2][0], p[3][1]
-	r.cfg = r.config().encode()
+	r.child = [4]int{p[0][0], p[1][1], p[2][1], p[3][0]}
+	r.cfgW = p[3][1]
+	for _, fd := range []int{p[0][1], p[1][0], p[2][0]} {
+		_ = unix.SetNonblock(fd, true) // so that os.NewFile uses the poller
+	}
+	r.stdinW = os.NewFile(uintptr(p[0][1]), "stdin")
+	r.stdoutR = os.NewFile(uintptr(p[1][0]), "stdout")
+	r.stderrR = os.NewFile(uintptr(p[2][0]), "stderr")
+	if err := writeAllNow(r.cfgW, r.config().encode()); err != nil {
+		return fmt.Errorf("jail: write launcher config: %w", err)
+	}
 	r.stdin = r.spec.Stdin
 	r.writeStdinNow()
 	return nil
 }
 
-// pipe returns a pipe with the read end non-blocking when readNB is set
-// and the write end non-blocking when writeNB is set; non-blocking ends
-// are registered with the runtime poller.
-func pipe(readNB, writeNB bool) (*os.File, *os.File, error) {
-	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
-		return nil, nil, fmt.Errorf("jail: pipe: %w", err)
-	}
-	if readNB {
-		_ = unix.SetNonblock(fds[0], true)
-	}
-	if writeNB {
-		_ = unix.SetNonblock(fds[1], true)
-	}
-	return os.NewFile(uintptr(fds[0]), "pipe"), os.NewFile(uintptr(fds[1]), "pipe"), nil
-}
-
-// writeAllNow writes b to an empty pipe, growing it first if b is larger
-// than the smallest pipe the kernel may have given us.
-func writeAllNow(f *os.File, b []byte) error {
+// writeAllNow writes b to an empty blocking pipe, growing it first if b
+// is larger than the smallest pipe the kernel may have given us.
+func writeAllNow(fd int, b []byte) error {
 	if len(b) > 4096 {
-		if _, err := unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, len(b)); err != nil {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, len(b)); err != nil {
 			return err
 		}
 	}
-	n, err := f.Write(b)
+	n, err := unix.Write(fd, b)
 	if err == nil && n != len(b) {
 		err = io.ErrShortWrite
 	}
@@ -368,7 +362,11 @@ func launchError(stderr []byte) error {
 
 // release frees what prepare allocated. Every process is gone.
 func (r *run) release() {
-	for _, f := range append(r.child, r.stdinW, r.stdoutR, r.stderrR, r.cfgW) {
+	r.closeChildEnds()
+	if r.cfgW >= 0 {
+		unix.Close(r.cfgW)
+	}
+	for _, f := range []*os.File{r.stdinW, r.stdoutR, r.stderrR} {
 		if f != nil {
 			f.Close()
 		}
@@ -389,7 +387,7 @@ func (r *run) release() {
 // childFiles is the launcher's fd table: 0-2 stdio, cfgFD, binFD,
 // workdirFD, devNullFD and, as root, netnsFD.
 func (r *run) childFiles() []uintptr {
-	fds := []uintptr{r.child[0].Fd(), r.child[1].Fd(), r.child[2].Fd(), r.child[3].Fd(),
+	fds := []uintptr{uintptr(r.child[0]), uintptr(r.child[1]), uintptr(r.child[2]), uintptr(r.child[3]),
 		r.bin.file.Fd(), r.dir.Fd(), r.j.devNull.Fd()}
 	if r.j.netns != nil {
 		fds = append(fds, r.j.netns.Fd())
@@ -400,10 +398,12 @@ func (r *run) childFiles() []uintptr {
 // closeChildEnds closes our copies of the child's pipe ends, so that EOF
 // and EPIPE follow the child's death.
 func (r *run) closeChildEnds() {
-	for _, f := range r.child {
-		f.Close()
+	for i, fd := range r.child {
+		if fd >= 0 {
+			unix.Close(fd)
+			r.child[i] = -1
+		}
 	}
-	r.child = nil
 }
 
 // fork starts the launcher, which waits for its configuration. It must

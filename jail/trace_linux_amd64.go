@@ -3,6 +3,7 @@
 package jail
 
 import (
+	"strconv"
 	"time"
 	"unsafe"
 
@@ -79,9 +80,7 @@ func (r *run) rlimits() []rlimitEnt {
 		{unix.RLIMIT_NOFILE, uint64(l.OpenFiles)},
 		{unix.RLIMIT_CORE, 0},
 		{unix.RLIMIT_MEMLOCK, 0},
-		{unix.RLIMIT_MSGQUEUE, 0},
-		{unix.RLIMIT_LOCKS, 64},
-		{unix.RLIMIT_SIGPENDING, 256},
+		{unix.RLIMIT_SIGPENDING, 256}, // the count is per uid: without root, shared with the node
 	}
 	if r.uid >= 0 { // counts this uid's processes: only this run's
 		ents = append(ents, rlimitEnt{unix.RLIMIT_NPROC, uint64(l.Procs) + 1})
@@ -177,24 +176,18 @@ func (t *tracer) stopped(tid int, ws unix.WaitStatus) {
 	}
 }
 
-// attach seizes the launcher, which is blocked reading its (still empty)
-// configuration pipe, so that no launcher step happens untraced, then
-// hands it the configuration. PTRACE_SEIZE sets the options without a
+// attach seizes the launcher, which reads its configuration until EOF,
+// then closes our end of the configuration pipe to let it go on: no
+// launcher step happens untraced. PTRACE_SEIZE sets the options without a
 // stop (PTRACE_TRACEME would cost a stop at the launcher's exec).
 func (t *tracer) attach() {
-	r := t.r
-	defer func() {
-		r.cfgW.Close()
-		r.cfgW = nil
-	}()
 	_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(t.pid), 0, ptraceOptions, 0, 0)
 	if errno != 0 {
-		t.fail("PTRACE_SEIZE", errno)
+		t.fail("PTRACE_SEIZE", errno) // killed while blocked on the pipe
 		return
 	}
-	if err := writeAllNow(r.cfgW, r.cfg); err != nil {
-		t.fail("write launcher config", err)
-	}
+	unix.Close(t.r.cfgW)
+	t.r.cfgW = -1
 }
 
 // event handles a PTRACE_EVENT stop.
@@ -203,6 +196,13 @@ func (t *tracer) event(tid, cause int) {
 	case unix.PTRACE_EVENT_SECCOMP:
 		t.seccomp(tid)
 	case unix.PTRACE_EVENT_EXEC:
+		if t.r.execs == 0 && t.isLauncher(tid) {
+			// The launcher's own exec, reported because we attached
+			// while it was finishing (after its close-on-exec fds were
+			// closed, which is when ForkExec returns).
+			t.cont(tid, 0)
+			return
+		}
 		t.r.execs++
 		if t.r.execs > 1 { // only launcher → lambda
 			t.r.kill("sandbox: execve denied")
@@ -230,6 +230,17 @@ func (t *tracer) event(tid, cause int) {
 	default:
 		t.fail("unexpected ptrace event", nil)
 	}
+}
+
+// isLauncher reports whether the stopped tid is running the launcher
+// file (the kernel's record of its executable, not anything the tracee
+// controls).
+func (t *tracer) isLauncher(tid int) bool {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(tid)+"/exe", &st); err != nil {
+		return false
+	}
+	return st.Dev == t.r.j.launcherStat.Dev && st.Ino == t.r.j.launcherStat.Ino
 }
 
 // overLimit kills the run when it has more threads than Limits.Procs.
