@@ -329,13 +329,18 @@ func (r *run) limitReason(cpu time.Duration) string {
 		if r.slot != nil && r.slot.oomKilled() {
 			return "memory limit"
 		}
-		if cpu >= cpuSeconds(r.lim.CPU)*time.Second-10*time.Millisecond {
+		// The kernel's CPU clock for RLIMIT_CPU and the rusage clock
+		// differ by tens of milliseconds under load.
+		if cpu >= cpuSeconds(r.lim.CPU)*time.Second*9/10 {
 			return "cpu limit"
 		}
 	case unix.SIGXCPU:
 		return "cpu limit"
 	case unix.SIGXFSZ:
 		return "file size limit"
+	case unix.SIGSYS:
+		// SECCOMP_RET_KILL_PROCESS: another syscall ABI (int 0x80, x32)
+		return "sandbox: foreign syscall ABI denied"
 	}
 	return ""
 }
