@@ -123,7 +123,7 @@ func port(addr string) string {
 // happen.
 type hostileCase struct {
 	name   string
-	prog   string             // testdata/hostile/<prog>.c, or "go:<dir>"
+	prog   string // testdata/hostile/<prog>.c, or "go:<dir>"
 	args   func(*hostileEnv) []string
 	limits Limits
 	files  []File
