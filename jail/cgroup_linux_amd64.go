@@ -46,6 +46,7 @@ type cgroupSlot struct {
 	memLimit        int64    // as last written
 	pidsLimit       int      // as last written
 	oomKills        uint64   // the counter after the last run
+	retired         bool     // killed with processes left: never reused
 }
 
 // newCgroupPool detects cgroup v2 (cgroup.controllers at root) or v1
@@ -223,11 +224,15 @@ func (s *cgroupSlot) initV2(dir string) error {
 }
 
 // put returns a slot whose processes are all gone. A slot that still has
-// processes (which the tracer makes impossible) is killed and retired.
+// processes (which the tracer makes impossible) is killed and retired:
+// after cgroup.kill a v2 slot cannot be reused (see run.killLocked).
 func (p *cgroupPool) put(s *cgroupSlot) {
 	if pids := s.procs(); len(pids) > 0 {
 		p.logger.Error("cgroup not empty after a run; killing and retiring it", "pids", pids)
 		s.killAll()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		s.retired = true
 		return
 	}
 	p.mu.Lock()
@@ -243,6 +248,9 @@ func (p *cgroupPool) close() error {
 	defer p.mu.Unlock()
 	var errs []error
 	for _, s := range p.all {
+		if s.retired {
+			s.killAll()
+		}
 		errs = append(errs, s.remove())
 	}
 	p.all, p.free = nil, nil

@@ -282,13 +282,14 @@ func (r *run) kill(reason string) {
 }
 
 // killLocked sends SIGKILL through the pidfd (never to a pid that could
-// have been reused) and, with cgroup v2, to the whole cgroup.
+// have been reused). That kills the whole run: it is one thread group,
+// since the filter and the tracer stop every fork. (cgroup.kill is kept
+// for the cgroup pool's backstop: on this kernel a v2 cgroup that was
+// killed once kills every later CLONE_INTO_CGROUP child too, so a killed
+// slot cannot be reused.)
 func (r *run) killLocked() {
 	if r.pidfd >= 0 {
 		_ = unix.PidfdSendSignal(r.pidfd, unix.SIGKILL, nil, 0)
-	}
-	if r.slot != nil {
-		r.slot.kill()
 	}
 }
 

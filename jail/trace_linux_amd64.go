@@ -75,7 +75,7 @@ func (r *run) rlimits() []rlimitEnt {
 		{unix.RLIMIT_CPU, uint64(cpuSeconds(l.CPU))},
 		{unix.RLIMIT_DATA, data},
 		{unix.RLIMIT_AS, uint64(l.Memory) + 4<<30},
-		{unix.RLIMIT_STACK, uint64(min(l.Memory, 64<<20))},
+		{unix.RLIMIT_STACK, uint64(min(l.Memory, 8<<20))}, // also glibc's default thread stack
 		{unix.RLIMIT_FSIZE, uint64(l.FileSize)},
 		{unix.RLIMIT_NOFILE, uint64(l.OpenFiles)},
 		{unix.RLIMIT_CORE, 0},
