@@ -29,10 +29,13 @@ const (
 	StderrLimit = 64 << 10
 )
 
-// DefaultUIDRange is the range of uids (and gids) handed to runs when the
-// node is root and Config.UIDRange is zero. It is far above the uids a
-// distribution hands out and below the 32-bit overflow uid.
-var DefaultUIDRange = [2]int{1100000, 1165535}
+// DefaultUIDFirst and DefaultUIDLast bound the uids (and gids) handed to
+// runs when the node is root and Config.UIDRange is zero: far above the
+// uids a distribution hands out, below the 32-bit overflow uid.
+const (
+	DefaultUIDFirst = 1100000
+	DefaultUIDLast  = 1165535
+)
 
 // Limits bounds one run. A zero field means "use the default" (in a Spec:
 // Config.Defaults; in Config.Defaults: the built-in default; in Config.Max:
@@ -62,10 +65,12 @@ type Limits struct {
 	Stdout int64
 }
 
-// builtinLimits are the defaults of last resort.
-var builtinLimits = Limits{
-	Wall: DefaultWall, CPU: DefaultCPU, Memory: DefaultMemory, Procs: DefaultProcs,
-	FileSize: DefaultFileSize, OpenFiles: DefaultOpenFiles, Stdout: DefaultStdout,
+// builtinLimits returns the defaults of last resort.
+func builtinLimits() Limits {
+	return Limits{
+		Wall: DefaultWall, CPU: DefaultCPU, Memory: DefaultMemory, Procs: DefaultProcs,
+		FileSize: DefaultFileSize, OpenFiles: DefaultOpenFiles, Stdout: DefaultStdout,
+	}
 }
 
 // Config configures a Jail. Use DefaultConfig and change what you need.
@@ -84,8 +89,8 @@ type Config struct {
 	Max Limits
 
 	// UIDRange is the inclusive range of uids (gid = uid) given to runs
-	// when the node is root, one per concurrent run. If zero,
-	// DefaultUIDRange. Ignored when not root.
+	// when the node is root, one per concurrent run, round robin. If zero,
+	// DefaultUIDFirst to DefaultUIDLast. Ignored when not root.
 	UIDRange [2]int
 
 	// CgroupRoot is where the cgroup hierarchies are mounted. If empty,
@@ -125,9 +130,9 @@ type Config struct {
 // DefaultConfig returns a new Config with the built-in defaults filled in.
 func DefaultConfig() *Config {
 	return &Config{
-		Defaults:         builtinLimits,
-		Max:              builtinLimits,
-		UIDRange:         DefaultUIDRange,
+		Defaults:         builtinLimits(),
+		Max:              builtinLimits(),
+		UIDRange:         [2]int{DefaultUIDFirst, DefaultUIDLast},
 		BinaryCacheBytes: DefaultBinaryCacheBytes,
 	}
 }
@@ -140,7 +145,7 @@ func (c *Config) Validate() error {
 	if err := c.Max.validate(); err != nil {
 		return fmt.Errorf("jail config: Max: %w", err)
 	}
-	def := c.Defaults.or(builtinLimits)
+	def := c.Defaults.or(builtinLimits())
 	if err := def.within(c.Max.or(def)); err != nil {
 		return fmt.Errorf("jail config: Defaults above Max: %w", err)
 	}
@@ -159,10 +164,10 @@ func (c *Config) Validate() error {
 // withDefaults returns a copy of c with every zero field resolved.
 func (c *Config) withDefaults() Config {
 	out := *c
-	out.Defaults = c.Defaults.or(builtinLimits)
+	out.Defaults = c.Defaults.or(builtinLimits())
 	out.Max = c.Max.or(out.Defaults)
 	if out.UIDRange == [2]int{} {
-		out.UIDRange = DefaultUIDRange
+		out.UIDRange = [2]int{DefaultUIDFirst, DefaultUIDLast}
 	}
 	if out.BinaryCacheBytes == 0 {
 		out.BinaryCacheBytes = DefaultBinaryCacheBytes

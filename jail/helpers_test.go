@@ -139,6 +139,9 @@ func checkNoLeftovers(t testing.TB, j *Jail) {
 	if pids := processesInUIDRange(j.cfg.UIDRange); len(pids) > 0 {
 		t.Errorf("processes of lambda uids still running: %v", pids)
 	}
+	if pids := ourChildren(); len(pids) > 0 {
+		t.Errorf("children of the test process still exist: %v", pids)
+	}
 	if j.cgroups != nil {
 		for _, s := range j.cgroups.all {
 			if p := s.procs(); len(p) > 0 {
@@ -176,6 +179,27 @@ func processesInUIDRange(r [2]int) []string {
 				if uid, err := strconv.Atoi(f[1]); err == nil && uid >= r[0] && uid <= r[1] {
 					out = append(out, e.Name())
 				}
+			}
+		}
+	}
+	return out
+}
+
+// ourChildren lists processes (running or zombie) whose parent is this
+// process: every lambda is one while it runs, with or without root.
+func ourChildren() []string {
+	ents, _ := os.ReadDir("/proc")
+	me := strconv.Itoa(os.Getpid())
+	var out []string
+	for _, e := range ents {
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may contain spaces, so cut at the last ')'
+		if i := strings.LastIndexByte(string(st), ')'); i > 0 {
+			if f := strings.Fields(string(st[i+1:])); len(f) > 1 && f[1] == me {
+				out = append(out, e.Name())
 			}
 		}
 	}

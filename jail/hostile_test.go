@@ -85,6 +85,8 @@ func (e *hostileEnv) listen(t *testing.T) {
 	if l6, err := net.Listen("tcp6", "[::1]:0"); err == nil {
 		e.tcp6 = l6.Addr().String()
 		accept(l6)
+	} else {
+		e.tcp6 = "[::1]:9" // no IPv6 here: the socket call is what is tested
 	}
 	e.abstract = fmt.Sprintf("@lkv-jail-test-%d", os.Getpid())
 	if la, err := net.Listen("unix", e.abstract); err == nil {
@@ -161,6 +163,7 @@ func hostileCases(e *hostileEnv) []hostileCase {
 	cases := []hostileCase{
 		{name: "tcp", prog: "net_tcp", args: func(e *hostileEnv) []string { return []string{port(e.tcp)} }, kill: "sandbox: socket denied"},
 		{name: "udp", prog: "net_udp", args: func(e *hostileEnv) []string { return []string{e.udpPort} }, kill: "sandbox: socket denied"},
+		{name: "ipv6", prog: "net_ipv6", args: func(e *hostileEnv) []string { return []string{port(e.tcp6), "::1"} }, kill: "sandbox: socket denied"},
 		{name: "ipv4-mapped", prog: "net_ipv6", args: func(e *hostileEnv) []string { return []string{port(e.tcp), "::ffff:127.0.0.1"} }, kill: "sandbox: socket denied"},
 		{name: "unix-abstract", prog: "unix_sock", args: func(e *hostileEnv) []string { return []string{e.abstract} }, kill: "sandbox: socket denied"},
 		{name: "unix-path", prog: "unix_sock", args: func(e *hostileEnv) []string { return []string{e.unixPath} }, kill: "sandbox: socket denied"},

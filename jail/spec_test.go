@@ -26,8 +26,8 @@ func TestCheckName(t *testing.T) {
 }
 
 func TestLimits_resolve(t *testing.T) {
-	def := builtinLimits
-	max := builtinLimits
+	def := builtinLimits()
+	max := builtinLimits()
 	max.Wall = time.Minute
 	got := resolve(Limits{Wall: time.Hour, Memory: 1 << 20}, def, max)
 	want := def
@@ -48,7 +48,7 @@ func TestConfig_withDefaults(t *testing.T) {
 	if c.Max != c.Defaults {
 		t.Errorf("zero Max = %+v; want the defaults %+v", c.Max, c.Defaults)
 	}
-	if c.UIDRange != DefaultUIDRange || c.StateDir == "" || c.Logger == nil {
+	if c.UIDRange != [2]int{DefaultUIDFirst, DefaultUIDLast} || c.StateDir == "" || c.Logger == nil {
 		t.Errorf("withDefaults left zero fields: %+v", c)
 	}
 }

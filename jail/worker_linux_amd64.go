@@ -10,9 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxIdleWorkers bounds the tracer threads kept for reuse.
-var maxIdleWorkers = 2*runtime.NumCPU() + 2
-
 // A worker is a goroutine locked to its own OS thread for its whole life.
 //
 // Ptrace ties a tracee to the thread that attached it (here, the thread
@@ -49,8 +46,9 @@ type worker struct {
 // fork+exec). The cost: one lambda uses one CPU. Runs go to the least busy
 // CPU.
 type workerPool struct {
-	j    *Jail
-	cpus []int // CPUs to pin to; [-1] when not pinning
+	j       *Jail
+	cpus    []int // CPUs to pin to; [-1] when not pinning
+	maxIdle int   // idle workers kept for reuse
 
 	mu   sync.Mutex // guards idle and busy
 	idle []*worker
@@ -68,7 +66,7 @@ func newWorkerPool(j *Jail, spread bool) *workerPool {
 			}
 		}
 	}
-	return &workerPool{j: j, cpus: cpus, busy: make([]int, len(cpus))}
+	return &workerPool{j: j, cpus: cpus, busy: make([]int, len(cpus)), maxIdle: 2*runtime.NumCPU() + 2}
 }
 
 // get returns an idle worker on the least busy CPU, or starts one there.
@@ -193,7 +191,7 @@ func (p *workerPool) release(w *worker) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.busy[w.cpu]--
-	if len(p.idle) >= maxIdleWorkers {
+	if len(p.idle) >= p.maxIdle {
 		return false
 	}
 	p.idle = append(p.idle, w)
