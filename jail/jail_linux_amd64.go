@@ -65,7 +65,8 @@ func New(cfg *Config) (*Jail, error) {
 // Start probes the kernel, prepares the state directory, the launcher,
 // the network namespace and the cgroups, proves the whole pipeline with a
 // self-test run, and logs which protections are active. If a step fails,
-// what was already set up is undone. Calling Start twice is an error.
+// everything is undone and the Jail is closed. Calling Start twice is an
+// error.
 func (j *Jail) Start(ctx context.Context) error {
 	j.startMu.Lock()
 	defer j.startMu.Unlock()
@@ -75,19 +76,18 @@ func (j *Jail) Start(ctx context.Context) error {
 	if state {
 		return errors.New("jail: Start after Start or Shutdown")
 	}
-	if err := j.setup(); err != nil {
-		j.teardown()
-		return err
-	}
+	err := j.setup()
 	j.shutdownLock.Lock()
-	j.started = true
+	j.started = err == nil
 	j.shutdownLock.Unlock()
-	if err := j.selfTest(ctx); err != nil {
-		j.shutdownLock.Lock()
-		j.started = false
-		j.shutdownLock.Unlock()
-		j.teardown()
-		return fmt.Errorf("jail: self-test: %w", err)
+	if err == nil {
+		if err = j.selfTest(ctx); err != nil {
+			err = fmt.Errorf("jail: self-test: %w", err)
+		}
+	}
+	if err != nil {
+		_ = j.closeLocked(context.Background()) // workers exit at once
+		return err
 	}
 	j.logFeatures()
 	return nil
@@ -287,6 +287,11 @@ func (j *Jail) Features() Features {
 func (j *Jail) Shutdown(ctx context.Context) error {
 	j.startMu.Lock()
 	defer j.startMu.Unlock()
+	return j.closeLocked(ctx)
+}
+
+// closeLocked is Shutdown; startMu is held.
+func (j *Jail) closeLocked(ctx context.Context) error {
 	j.shutdownLock.Lock()
 	if j.shutdown {
 		j.shutdownLock.Unlock()
@@ -303,8 +308,8 @@ func (j *Jail) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("jail: shutdown: %w", ctx.Err())
 	}
-	if !j.started {
-		return nil
+	if j.launcherPath == "" && j.cache == nil {
+		return nil // never set up
 	}
 	return j.teardown()
 }

@@ -68,6 +68,22 @@ func waitGoroutines(t *testing.T, n int) {
 	}
 }
 
+func TestJail_Start_fails(t *testing.T) {
+	j, err := New(&Config{StateDir: filepath.Join(t.TempDir(), "no", "such", "dir")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(context.Background()); err == nil {
+		t.Fatal("Start succeeded without a state directory")
+	}
+	if _, err := j.LoadBinary("x", launcherBin); !errors.Is(err, ErrClosed) {
+		t.Errorf("LoadBinary after a failed Start: %v; want ErrClosed", err)
+	}
+	if err := j.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown after a failed Start: %v", err)
+	}
+}
+
 func TestNew_badConfig(t *testing.T) {
 	tests := []struct {
 		name string
