@@ -51,7 +51,11 @@ type cgroupSlot struct {
 
 // newCgroupPool detects cgroup v2 (cgroup.controllers at root) or v1
 // (memory and pids hierarchies below root) and creates the jail's cgroup
-// under parent ("" means the cgroup this process is in).
+// under parent. An empty parent means, with v2, the cgroup this process
+// is in (the delegation model: limits nest under the node's), and with
+// v1, the root of each hierarchy (as Docker's cgroupfs driver does: a v1
+// cgroup has no owner to delegate it, and a cgroup left by a crash must
+// not block whoever manages the node's own cgroup).
 func newCgroupPool(root, parent string, logger hclog.Logger) (*cgroupPool, error) {
 	p := &cgroupPool{logger: logger}
 	name := "lkv-jail-" + strconv.Itoa(os.Getpid())
@@ -99,11 +103,7 @@ func (p *cgroupPool) initV1(root, parent, name string) error {
 		if _, err := os.Stat(filepath.Join(mnt, "cgroup.procs")); err != nil {
 			continue
 		}
-		par := parent
-		if par == "" {
-			par = ownCgroup(c)
-		}
-		dir := filepath.Join(mnt, par)
+		dir := filepath.Join(mnt, parent)
 		removeStale(dir)
 		base := filepath.Join(dir, name)
 		if err := os.Mkdir(base, 0o755); err != nil {

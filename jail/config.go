@@ -99,8 +99,10 @@ type Config struct {
 	CgroupRoot string
 
 	// CgroupParent is the cgroup, relative to each hierarchy's root, under
-	// which the jail creates its own (lkv-jail-<pid>/slot-N). If empty,
-	// the cgroup the node process is in, per controller.
+	// which the jail creates its own (lkv-jail-<pid>/slot-N). If empty:
+	// with cgroup v2 the cgroup the node process is in (which must have
+	// the memory and pids controllers delegated), with v1 the root of the
+	// memory and pids hierarchies.
 	CgroupParent string
 
 	// WorkdirSize is the size in bytes of the tmpfs that holds the working

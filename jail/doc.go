@@ -161,11 +161,12 @@
 // (tmpfs), but not by count without root. The CPU limit is whole seconds.
 // Each run is confined to one CPU unless Config.SpreadCPUs is set.
 //
-// With cgroup v1 the jail creates lkv-jail-<pid> under the node's own
-// cgroup in the memory and pids hierarchies (Config.CgroupParent changes
-// where) and removes stale ones left by dead processes at Start. With v2
-// it needs the memory and pids controllers delegated to the node's cgroup;
-// otherwise it degrades and says so. On this kernel a v2 cgroup once
+// With cgroup v1 the jail creates lkv-jail-<pid> at the root of the
+// memory and pids hierarchies (Config.CgroupParent changes where; a v1
+// cgroup has no owner to delegate it) and removes stale ones left by dead
+// processes at Start. With v2 it nests under the node's own cgroup and
+// needs the memory and pids controllers delegated to it; otherwise it
+// degrades and says so. On this kernel a v2 cgroup once
 // killed with cgroup.kill kills every later child cloned into it, so the
 // jail kills runs through a pidfd and keeps cgroup.kill for slots it
 // retires.
