@@ -136,7 +136,7 @@ func checkNoLeftovers(t testing.TB, j *Jail) {
 	if ents, _ := os.ReadDir(j.workRoot); len(ents) > 0 {
 		t.Errorf("%d working directories left in %s", len(ents), j.workRoot)
 	}
-	if pids := processesInUIDRange(j.cfg.UIDRange); len(pids) > 0 {
+	if pids := processesOf(j); len(pids) > 0 {
 		t.Errorf("processes of lambda uids still running: %v", pids)
 	}
 	if pids := ourChildren(); len(pids) > 0 {
@@ -183,6 +183,14 @@ func processesInUIDRange(r [2]int) []string {
 		}
 	}
 	return out
+}
+
+// processesOf lists the processes running under the uids j hands out.
+func processesOf(j *Jail) []string {
+	if j.uids == nil {
+		return nil
+	}
+	return processesInUIDRange([2]int{j.uids.lo, j.uids.hi})
 }
 
 // ourChildren lists processes (running or zombie) whose parent is this

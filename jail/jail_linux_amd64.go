@@ -42,6 +42,7 @@ type Jail struct {
 	devNull      *os.File // O_PATH of /dev/null, for the Landlock rule
 	netns        *os.File // empty network namespace, nil if not root
 	uids         *uidPool // nil if not root
+	uidBlock     *uidBlock
 	cgroups      *cgroupPool
 	cache        *binaryCache
 	workers      *workerPool
@@ -113,7 +114,9 @@ func (j *Jail) setup() error {
 	j.cache = newBinaryCache(filepath.Join(j.cfg.StateDir, "bin"), j.cfg.BinaryCacheBytes)
 	j.workers = newWorkerPool(j, j.cfg.SpreadCPUs)
 	if root {
-		j.setupRoot()
+		if err := j.setupRoot(); err != nil {
+			return err
+		}
 	}
 	j.noteDegraded()
 	return nil
@@ -196,9 +199,15 @@ func mountTmpfs(dir string, size int64) error {
 	return nil
 }
 
-// setupRoot enables what only root can do; each part degrades alone.
-func (j *Jail) setupRoot() {
-	j.uids = newUIDPool(j.cfg.UIDRange)
+// setupRoot enables what only root can do; each part degrades alone,
+// except the per-run uids: as root, lambdas must never run as root.
+func (j *Jail) setupRoot() error {
+	blk, err := claimUIDBlock(uidLockDir(), j.cfg.UIDRange)
+	if err != nil {
+		return fmt.Errorf("jail: uids for lambdas: %w", err)
+	}
+	j.uidBlock = blk
+	j.uids = newUIDPool([2]int{blk.lo, blk.hi})
 	j.features.UIDs = true
 	if ns, err := newEmptyNetNS(); err != nil {
 		j.logger.Warn("no network namespace for lambdas", "error", err)
@@ -209,10 +218,11 @@ func (j *Jail) setupRoot() {
 	cg, err := newCgroupPool(j.cfg.CgroupRoot, j.cfg.CgroupParent, j.logger)
 	if err != nil {
 		j.logger.Warn("no cgroups for lambdas", "error", err)
-		return
+		return nil
 	}
 	j.cgroups = cg
 	j.features.Cgroup, j.features.CgroupMemory, j.features.CgroupPids = cg.version, cg.memory, cg.pids
+	return nil
 }
 
 // noteDegraded lists what is missing, for Features and the logs.
@@ -330,6 +340,9 @@ func (j *Jail) teardown() error {
 		if f != nil {
 			f.Close()
 		}
+	}
+	if j.uidBlock != nil {
+		j.uidBlock.lock.Close() // releases the flock
 	}
 	if j.launcherPath != "" {
 		errs = append(errs, j.removeState())

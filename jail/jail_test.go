@@ -310,7 +310,7 @@ func TestJail_Shutdown_running(t *testing.T) {
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Errorf("Run during Shutdown: %v; want ErrClosed", err)
 	}
-	if pids := processesInUIDRange(j.cfg.UIDRange); len(pids) > 0 {
+	if pids := processesOf(j); len(pids) > 0 {
 		t.Errorf("processes left: %v", pids)
 	}
 }
