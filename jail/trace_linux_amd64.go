@@ -95,9 +95,10 @@ func cpuSeconds(d time.Duration) time.Duration {
 
 // tracer is the state of one traced run.
 type tracer struct {
-	r     *run
-	pid   int
-	tasks map[int]bool // live traced threads and processes
+	r      *run
+	pid    int
+	tasks  map[int]bool // live traced threads and processes
+	forked []int        // processes forked despite the filter (never, in practice)
 }
 
 // trace forks the launcher and supervises the run until every process of
@@ -225,7 +226,8 @@ func (t *tracer) event(tid, cause int) {
 		t.r.kill("sandbox: fork denied")
 		if msg, err := unix.PtraceGetEventMsg(tid); err == nil {
 			t.tasks[int(msg)] = true
-			_ = unix.Kill(int(msg), unix.SIGKILL) // our unreaped tracee: its pid cannot be reused
+			t.forked = append(t.forked, int(msg))
+			_ = unix.Kill(int(msg), unix.SIGKILL) // a live tracee of ours: its pid cannot be reused
 		}
 	default:
 		t.fail("unexpected ptrace event", nil)
@@ -307,10 +309,15 @@ func (t *tracer) fail(what string, err error) {
 }
 
 // drain reaps whatever is left after the leader: nothing, unless a fork
-// slipped through, in which case it is killed first.
+// slipped through, in which case it is killed first. (Only forked
+// processes that have not been reaped are signalled: a thread id left in
+// tasks by an exec from a non-leader thread may already name another
+// process.)
 func (t *tracer) drain() {
-	for tid := range t.tasks {
-		_ = unix.Kill(tid, unix.SIGKILL)
+	for _, pid := range t.forked {
+		if t.tasks[pid] {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
 	}
 	for {
 		var ws unix.WaitStatus
