@@ -342,3 +342,35 @@ func TestJail_Run_concurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestJail_Run_landlockABIs runs with the Landlock features of older
+// kernels (the launcher handles only what the ABI knows) and without
+// Landlock at all (as root, the per-run uid's permissions are then the
+// only filesystem confinement).
+func TestJail_Run_landlockABIs(t *testing.T) {
+	j := newTestJail(t, nil)
+	outside := t.TempDir()
+	os.Chmod(outside, 0o777)
+	b := load(t, j, "write", cProgram(t, "hostile/write_outside.c"))
+	for _, abi := range []int{1, 2, 3, 4, 5, 6, 0} {
+		if abi > j.features.Landlock {
+			continue
+		}
+		j.landlock = newLandlockPolicy(abi) // no run is in flight
+		target := filepath.Join(outside, "abi"+string(rune('0'+abi)))
+		res, err := j.Run(context.Background(), b, &Spec{Args: []string{target},
+			Files: []File{{Name: "in.txt", Data: []byte("x")}}})
+		if err != nil {
+			t.Fatalf("ABI %d: %v", abi, err)
+		}
+		_, statErr := os.Stat(target)
+		created := statErr == nil
+		if abi > 0 && created {
+			t.Errorf("ABI %d: the lambda wrote outside its directory:\n%s", abi, res.Stdout)
+		}
+		if abi == 0 && j.features.Root && !created {
+			t.Logf("without Landlock the world-writable directory was still protected:\n%s", res.Stdout)
+		}
+	}
+	j.landlock = newLandlockPolicy(j.features.Landlock)
+}
