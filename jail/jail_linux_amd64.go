@@ -253,9 +253,14 @@ func (j *Jail) noteDegraded() {
 // logFeatures says at start-up what is enforced.
 func (j *Jail) logFeatures() {
 	f := j.features
+	uids := "none"
+	if j.uids != nil {
+		uids = strconv.Itoa(j.uids.lo) + "-" + strconv.Itoa(j.uids.hi)
+	}
 	j.logger.Info("sandbox ready", "root", f.Root, "landlock_abi", f.Landlock, "seccomp", f.Seccomp,
-		"ptrace", f.Ptrace, "per_run_uid", f.UIDs, "netns", f.NetNS, "cgroup", f.Cgroup,
-		"cgroup_memory", f.CgroupMemory, "cgroup_pids", f.CgroupPids, "state_dir", j.cfg.StateDir)
+		"ptrace", f.Ptrace, "run_uids", uids, "netns", f.NetNS, "cgroup", f.Cgroup,
+		"cgroup_memory", f.CgroupMemory, "cgroup_pids", f.CgroupPids, "workdir_tmpfs", j.tmpfs,
+		"cpu_pinning", j.workers.cpus[0] >= 0, "state_dir", j.cfg.StateDir)
 	for _, d := range f.Degraded {
 		j.logger.Warn("sandbox degraded", "missing", d)
 	}
