@@ -96,12 +96,20 @@ func dialNode(ctx context.Context, cfg *Config, addr string) (*nodeConn, error) 
 // start queues req and returns its call. It does not block on the network.
 func (c *nodeConn) start(ctx context.Context, req *wire.Request) *call {
 	cl := &call{req: req, done: make(chan struct{})}
+	c.startCall(ctx, cl)
+	return cl
+}
+
+// startCall queues cl, whose req and done are set, so that callers can
+// allocate the call together with other state.
+func (c *nodeConn) startCall(ctx context.Context, cl *call) {
+	req := cl.req
 	c.mu.Lock()
 	if c.err != nil {
 		cl.err = c.err
 		c.mu.Unlock()
 		close(cl.done)
-		return cl
+		return
 	}
 	c.nextID++
 	req.ID = c.nextID
@@ -114,7 +122,6 @@ func (c *nodeConn) start(ctx context.Context, req *wire.Request) *call {
 	case <-ctx.Done():
 		c.finish(req.ID, nil, ctx.Err())
 	}
-	return cl
 }
 
 // wait blocks until the call is answered, its connection breaks, or ctx

@@ -86,25 +86,29 @@ func idempotent(op wire.Op) bool {
 }
 
 // pending is a request on its way: its first attempt has been sent; wait
-// completes it, following redirects and retrying as needed.
+// completes it, following redirects and retrying as needed. The request and
+// the first attempt's call live inside it, so that an asynchronous request
+// costs one allocation (plus its channel) rather than several.
 type pending struct {
 	c    *Client
 	ctx  context.Context
-	req  *wire.Request
+	req  wire.Request
 	node string // fixed target, or "" to route by key
 	addr string // where the current attempt went
 	cl   *call
-	err  error // the first attempt could not be sent
+	err  error // the current attempt could not be sent
+	own  call  // the first attempt's call
 }
 
-// start sends req's first attempt without waiting for the answer.
-func (c *Client) start(ctx context.Context, req *wire.Request, node string) *pending {
-	p := &pending{c: c, ctx: ctx, req: req, node: node}
-	p.send()
-	return p
+// start sends p.req's first attempt without waiting for the answer.
+func (p *pending) start(c *Client, ctx context.Context, node string) {
+	p.c, p.ctx, p.node = c, ctx, node
+	p.own = call{req: &p.req, done: make(chan struct{})}
+	p.send(&p.own)
 }
 
-func (p *pending) send() {
+// send starts an attempt with cl, or with a new call when cl is nil.
+func (p *pending) send(cl *call) {
 	p.addr = p.node
 	if p.addr == "" {
 		p.addr = p.c.addrFor(p.req.Key)
@@ -114,7 +118,11 @@ func (p *pending) send() {
 		p.cl, p.err = nil, err
 		return
 	}
-	p.cl, p.err = nc.start(p.ctx, p.req), nil
+	if cl == nil {
+		cl = &call{req: &p.req, done: make(chan struct{})}
+	}
+	nc.startCall(p.ctx, cl)
+	p.cl, p.err = cl, nil
 }
 
 // wait returns the final response, retrying up to MaxRetries times.
@@ -127,7 +135,7 @@ func (p *pending) wait() (*wire.Response, error) {
 		if err := p.backoff(attempt); err != nil {
 			return nil, err
 		}
-		p.send()
+		p.send(nil)
 	}
 }
 
@@ -177,13 +185,15 @@ func isConnError(err error) bool {
 
 // do sends req to the owner of its key (or to node, if set) and waits.
 func (c *Client) do(ctx context.Context, req *wire.Request, node string) (*wire.Response, error) {
-	return c.start(ctx, req, node).wait()
+	p := &pending{req: *req}
+	p.start(c, ctx, node)
+	return p.wait()
 }
 
 // Future is the result of an asynchronous call. Wait may be called from
 // any one goroutine; its result does not change once returned.
 type Future[T any] struct {
-	p    *pending
+	p    pending
 	conv func(*wire.Response) T
 	done bool
 	v    T
@@ -202,8 +212,12 @@ func (f *Future[T]) Wait() (T, error) {
 	return f.v, f.err
 }
 
-func future[T any](p *pending, conv func(*wire.Response) T) *Future[T] {
-	return &Future[T]{p: p, conv: conv}
+// goFuture starts req, routed by its key or sent to node.
+func goFuture[T any](c *Client, ctx context.Context, req wire.Request, node string, conv func(*wire.Response) T) *Future[T] {
+	f := &Future[T]{conv: conv}
+	f.p.req = req
+	f.p.start(c, ctx, node)
+	return f
 }
 
 // Get returns the value of key, or an error matching ErrNotFound.
@@ -213,9 +227,12 @@ func (c *Client) Get(ctx context.Context, key string) ([]byte, error) {
 
 // GetAsync sends a get and returns at once.
 func (c *Client) GetAsync(ctx context.Context, key string) *Future[[]byte] {
-	req := &wire.Request{Op: wire.OpGet, Key: key, ReplicaOK: c.cfg.ReadFromReplicas}
-	return future(c.start(ctx, req, ""), func(r *wire.Response) []byte { return r.Value })
+	req := wire.Request{Op: wire.OpGet, Key: key, ReplicaOK: c.cfg.ReadFromReplicas}
+	return goFuture(c, ctx, req, "", respValue)
 }
+
+func respValue(r *wire.Response) []byte  { return r.Value }
+func respOffset(r *wire.Response) uint64 { return r.Offset }
 
 // GetItem returns the value of key with its permissions.
 func (c *Client) GetItem(ctx context.Context, key string) (Item, error) {
@@ -249,11 +266,11 @@ func (c *Client) PutAsync(ctx context.Context, key string, value []byte, opts ..
 	if value == nil {
 		value = []byte{}
 	}
-	req := &wire.Request{Op: wire.OpPut, Key: key, Value: value, Perm: uint8(PermRW)}
+	req := wire.Request{Op: wire.OpPut, Key: key, Value: value, Perm: uint8(PermRW)}
 	for _, o := range opts {
-		o(req)
+		o(&req)
 	}
-	return future(c.start(ctx, req, ""), func(r *wire.Response) uint64 { return r.Offset })
+	return goFuture(c, ctx, req, "", respOffset)
 }
 
 // Delete removes key. Without force, deleting an immutable key fails with
@@ -330,7 +347,7 @@ func (c *Client) Exec(ctx context.Context, key string, opts ExecOptions) (*ExecR
 
 // ExecAsync starts an execution and returns at once.
 func (c *Client) ExecAsync(ctx context.Context, key string, opts ExecOptions) *Future[*ExecResult] {
-	req := &wire.Request{
+	req := wire.Request{
 		Op: wire.OpExecute, Key: key, Args: opts.Args, Deps: opts.Deps,
 		Outputs: opts.Outputs, Raw: opts.Raw, Timeout: opts.Timeout,
 		ReplicaOK: c.cfg.ReadFromReplicas,
@@ -339,7 +356,7 @@ func (c *Client) ExecAsync(ctx context.Context, key string, opts ExecOptions) *F
 	if node == "" && len(opts.Deps) > 0 {
 		node = c.addrFor(opts.Deps[0].Key)
 	}
-	return future(c.start(ctx, req, node), func(r *wire.Response) *ExecResult {
+	return goFuture(c, ctx, req, node, func(r *wire.Response) *ExecResult {
 		return &ExecResult{ReturnCode: r.ReturnCode, Output: r.Output, Puts: r.Puts, Node: r.ExecNode, Stderr: r.Stderr}
 	})
 }

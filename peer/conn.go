@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,8 @@ import (
 )
 
 const (
+	// maxGetBatch bounds the gets served in one read transaction.
+	maxGetBatch  = 256
 	readBufSize  = 32 << 10
 	writeBufSize = 32 << 10
 	// writeStall closes a connection whose client has not taken any bytes
@@ -52,8 +55,11 @@ type conn struct {
 	dead     chan struct{} // closed when the writer fails; nothing more is written
 	deadOnce sync.Once
 
-	authed  bool   // reader only
-	pending *reply // reader only: the reply started for the request just read
+	w writeSide
+
+	authed  bool     // reader only
+	pending *reply   // reader only: the reply started for the request just read
+	batch   []*reply // reader only: replies of a batch of gets, reused
 }
 
 func newConn(p *Peer, nc net.Conn) *conn {
@@ -70,6 +76,9 @@ func newConn(p *Peer, nc net.Conn) *conn {
 		dead:    make(chan struct{}),
 		authed:  p.cfg.Token == "",
 	}
+	c.w.bw = bufio.NewWriterSize(stallWriter{nc}, writeBufSize)
+	c.w.enc = wire.NewEncoder()
+	c.w.alive = true
 	return c
 }
 
@@ -166,8 +175,9 @@ func (c *conn) readLoop() {
 			return
 		}
 		if r != nil { // an error answered at once
-			c.send(r)
-			if r.closeAfter {
+			closeAfter := r.closeAfter
+			c.reply(r)
+			if closeAfter {
 				return
 			}
 			continue
@@ -263,48 +273,68 @@ func (c *conn) finish() {
 	close(c.out)
 }
 
-// writeLoop writes replies, flushing when no more are queued, and closes
-// the connection when the reader is done.
-func (c *conn) writeLoop() {
-	defer c.p.removeConn(c)
-	defer c.cancel()
-	defer c.nc.Close()
-	bw := bufio.NewWriterSize(stallWriter{c.nc}, writeBufSize)
-	enc := wire.NewEncoder()
-	alive := true
-	for r := range c.out {
-		if alive {
-			alive = c.write(bw, enc, r)
+// writeSide is the connection's output, shared by the reader (replies it
+// answers inline) and the writer goroutine (replies of blocking requests).
+type writeSide struct {
+	mu    sync.Mutex
+	bw    *bufio.Writer // guarded by mu
+	enc   *wire.Encoder // guarded by mu
+	alive bool          // guarded by mu: false once a write failed or the node closed
+}
+
+// emit writes one reply, flushing if asked (or if it closes the
+// connection), then releases what the request held. It must not be called
+// inside a store transaction: the write may block on the client.
+func (c *conn) emit(r *reply, flush bool) {
+	w := &c.w
+	w.mu.Lock()
+	if w.alive {
+		err := w.enc.WriteResponse(w.bw, &r.resp)
+		if err == nil {
+			c.p.metrics.bytesOut.Add(float64(w.enc.LastSize()))
+			if flush || r.closeAfter {
+				err = w.bw.Flush()
+			}
 		}
-		c.p.metrics.observe(r)
-		c.release(r)
-		closeAfter := r.closeAfter
-		replyPool.Put(r)
-		if closeAfter && alive {
-			_ = bw.Flush()
-			alive = false
+		if err != nil || r.closeAfter {
+			w.alive = false
 			c.markDead()
 			c.nc.Close()
 		}
 	}
-	if alive {
-		_ = bw.Flush()
-	}
+	w.mu.Unlock()
+	c.p.metrics.observe(r)
+	c.release(r)
+	replyPool.Put(r)
 }
 
-// write encodes one reply and flushes when nothing else is waiting.
-func (c *conn) write(bw *bufio.Writer, enc *wire.Encoder, r *reply) bool {
-	err := enc.WriteResponse(bw, &r.resp)
-	if err == nil && len(c.out) == 0 {
-		err = bw.Flush()
+// reply answers an inline request, flushing once no further request is
+// waiting in the read buffer, so a pipelined burst goes out in one write.
+func (c *conn) reply(r *reply) {
+	c.emit(r, !c.fr.HasFrame())
+}
+
+// writeLoop writes the replies of blocking requests and closes the
+// connection when the reader is done.
+func (c *conn) writeLoop() {
+	defer c.p.removeConn(c)
+	defer c.cancel()
+	defer c.nc.Close()
+	for r := range c.out {
+		flush := len(c.out) == 0
+		if flush {
+			// Let the handlers about to answer queue their replies, so
+			// that one write carries them all.
+			runtime.Gosched()
+			flush = len(c.out) == 0
+		}
+		c.emit(r, flush)
 	}
-	if err != nil {
-		c.markDead()
-		c.nc.Close()
-		return false
+	c.w.mu.Lock()
+	if c.w.alive {
+		_ = c.w.bw.Flush()
 	}
-	c.p.metrics.bytesOut.Add(float64(enc.LastSize()))
-	return true
+	c.w.mu.Unlock()
 }
 
 // stallWriter gives each write of at most 1 MiB its own deadline, so a

@@ -20,14 +20,14 @@ func (c *conn) dispatch(dec *wire.Decoder, req *wire.Request) bool {
 	case wire.OpGet:
 		return c.serveGets(dec, req, r)
 	case wire.OpPing:
-		c.send(r)
+		c.reply(r)
 	case wire.OpHello:
-		c.send(c.p.hello(req, r))
+		c.reply(c.p.hello(req, r))
 	case wire.OpStat:
-		c.send(c.p.stat(req, r))
+		c.reply(c.p.stat(req, r))
 	case wire.OpTopology:
 		r.resp.Topology = c.p.topology()
-		c.send(r)
+		c.reply(r)
 	default:
 		c.goHandle(req, r)
 	}
@@ -54,20 +54,22 @@ func (c *conn) goHandle(req *wire.Request, r *reply) {
 // serveGets answers req and every further get the client has already
 // pipelined (whole frames in the read buffer) in one read transaction. A
 // request that is not a get ends the batch and is dispatched after it.
+// Replies are written after the transaction ends, so a slow client never
+// holds a read transaction open.
 func (c *conn) serveGets(dec *wire.Decoder, req *wire.Request, r *reply) bool {
-	sent, done, other := false, false, false
+	batch := c.batch[:0]
+	done, other := false, false
 	err := c.p.store.View(func(tx *store.ReadTx) error {
 		c.p.get(tx, req, r)
-		c.send(r)
-		sent = true
-		for c.fr.HasFrame() && c.tryAcquire() {
+		batch = append(batch, r)
+		for len(batch) < maxGetBatch && c.fr.HasFrame() && c.tryAcquire() {
 			er, ok := c.readRequest(dec, req)
 			switch {
 			case !ok:
 				done = true
 				return nil
 			case er != nil:
-				c.send(er)
+				batch = append(batch, er)
 				if er.closeAfter {
 					done = true
 					return nil
@@ -80,14 +82,19 @@ func (c *conn) serveGets(dec *wire.Decoder, req *wire.Request, r *reply) bool {
 			r = c.pending
 			c.pending = nil
 			c.p.get(tx, req, r)
-			c.send(r)
+			batch = append(batch, r)
 		}
 		return nil
 	})
-	if err != nil && !sent {
+	if err != nil && len(batch) == 0 {
 		setError(r, err)
-		c.send(r)
+		batch = append(batch, r)
 	}
+	for i, br := range batch {
+		c.emit(br, i == len(batch)-1 && !other && !c.fr.HasFrame())
+	}
+	clear(batch)
+	c.batch = batch
 	switch {
 	case done:
 		return false
