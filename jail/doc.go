@@ -125,10 +125,14 @@
 //     reading: exec of a file that a concurrent fork inherited open for
 //     writing fails with ETXTBSY.
 //
-// Results (p50, 1 KiB stdin): trivial static-glibc C lambda about 0.73 ms
-// jailed against 0.39 ms bare (1.9x); trivial Go lambda about 1.27 ms
-// against 1.0 ms (1.25-1.3x); throughput with two runs at a time about
-// 2,600 trivial C and 1,600 trivial Go runs per second.
+// Results (medians, 1 KiB stdin, other sessions loading the machine;
+// go test -run XXX -bench 'VsBare|RunParallel|TrappedSyscall' ./jail/):
+//
+//	trivial C, static glibc   jailed 0.73-0.79 ms  bare 0.39-0.46 ms  1.7-1.9x
+//	trivial Go                jailed 1.22-1.30 ms  bare 0.96-1.09 ms  1.1-1.3x
+//	trivial C, no libc        jailed 0.41-0.49 ms  bare 0.11-0.16 ms  (the fixed cost)
+//	two runs at a time        2,400-2,600 C (glibc), 3,300-4,200 C (no libc), 1,400-1,600 Go runs/s
+//	trapped syscall           9-10.5 µs each (supervisor round trip)
 //
 // # Caveats
 //
