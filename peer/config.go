@@ -26,6 +26,10 @@ type Config struct {
 	// on first start and kept in DataDir, so it is stable across restarts.
 	NodeID string
 
+	// Cluster names the cluster; nodes of different clusters never merge.
+	// If blank, "lkv".
+	Cluster string
+
 	// DataDir holds the store file and the node id. Required.
 	DataDir string
 
@@ -123,6 +127,9 @@ func DefaultConfig() *Config {
 // withDefaults returns a copy of c with zero fields filled in.
 func (c *Config) withDefaults() *Config {
 	cc := *c
+	if cc.Cluster == "" {
+		cc.Cluster = "lkv"
+	}
 	if cc.MaxValueSize == 0 {
 		cc.MaxValueSize = wire.DefaultMaxValue
 	}

@@ -215,9 +215,10 @@ func (p *Peer) stat(req *wire.Request, r *reply) *reply {
 // replaces this with the gossiped table.
 func (p *Peer) topology() *wire.Topology {
 	return &wire.Topology{
-		Epoch: 1,
-		Nodes: []wire.NodeInfo{p.selfInfo()},
-		Slots: []wire.SlotRange{{Start: 0, End: slots.NumSlots - 1, Master: p.id, Epoch: 1}},
+		Cluster: p.cfg.Cluster,
+		Epoch:   1,
+		Nodes:   []wire.NodeInfo{p.selfInfo()},
+		Slots:   []wire.SlotRange{{Start: 0, End: slots.NumSlots - 1, Master: p.id, Epoch: 1}},
 	}
 }
 

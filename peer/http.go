@@ -40,7 +40,7 @@ func (p *Peer) Status() Status {
 	st := p.store.Stats()
 	s := Status{
 		NodeID: p.id, Version: p.cfg.Version, Addr: p.addr, HTTPAddr: p.httpAddr,
-		Role: "master", Epoch: top.Epoch, Coordinator: p.id,
+		Cluster: top.Cluster, Role: "master", Epoch: top.Epoch, Coordinator: p.id,
 		SlotsCovered: 16384, SlotsOwned: 16384, Members: len(top.Nodes),
 		UptimeSeconds: time.Since(p.startTime).Seconds(), Connections: nconns,
 		Store: map[string]any{

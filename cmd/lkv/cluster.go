@@ -156,7 +156,7 @@ func (a *app) printInfo(c *client.Client, seeds []string, asJSON bool) error {
 // the first seed that appears in it, else the first node listed (the one
 // that answered puts itself first).
 func clusterInfo(top *wire.Topology, seeds []string) infoJSON {
-	info := infoJSON{Epoch: top.Epoch, Slots: slots.NumSlots, Nodes: len(top.Nodes)}
+	info := infoJSON{Cluster: top.Cluster, Epoch: top.Epoch, Migrations: top.Migrations, Slots: slots.NumSlots, Nodes: len(top.Nodes)}
 	self := -1
 	for _, s := range seeds {
 		for i, n := range top.Nodes {

@@ -234,12 +234,9 @@ func (c *agentConfig) peerConfig(logger hclog.Logger) (pc *peer.Config, notes []
 // GossipPort, Role, Replicas and CacheBytes, the agent validates these
 // options, keeps them here and warns that they have no effect.
 func (c *agentConfig) clusterNotes(pc *peer.Config) []string {
-	_ = pc
+	pc.Cluster = c.Cluster
 	var notes []string
 	d := defaultAgentConfig()
-	if c.Cluster != d.Cluster {
-		notes = append(notes, "cluster "+c.Cluster)
-	}
 	if c.Encrypt != "" {
 		notes = append(notes, "encrypt")
 	}

@@ -127,7 +127,7 @@ func TestE2E_agentAndCLI(t *testing.T) {
 				t.Errorf("cluster info --json lacks %q: %v", f, info)
 			}
 		}
-		if info["slots_covered"] != 16384.0 || info["node_id"] == "" || info["coordinator"] != info["node_id"] {
+		if info["slots_covered"] != 16384.0 || info["cluster"] != "lkv" || info["node_id"] == "" || info["coordinator"] != info["node_id"] {
 			t.Errorf("cluster info --json = %v", info)
 		}
 		var nodes []map[string]any

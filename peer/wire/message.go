@@ -90,9 +90,11 @@ type StatEntry struct {
 
 // Topology is a node's view of the cluster: its members and the slot table.
 type Topology struct {
-	Epoch uint64      `msgpack:"epoch"` // highest epoch in the slot table
-	Nodes []NodeInfo  `msgpack:"nodes"`
-	Slots []SlotRange `msgpack:"slots"`
+	Cluster    string      `msgpack:"cluster,omitempty"`    // the cluster's name
+	Epoch      uint64      `msgpack:"epoch"`                // highest epoch in the slot table
+	Migrations int         `msgpack:"migrations,omitempty"` // slot moves in progress
+	Nodes      []NodeInfo  `msgpack:"nodes"`
+	Slots      []SlotRange `msgpack:"slots"`
 }
 
 // NodeInfo describes one member of the cluster.
