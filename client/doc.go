@@ -18,9 +18,10 @@
 //
 // A request that failed because its connection broke may or may not have
 // been applied by the node. Puts of immutable values and executions whose
-// outputs are immutable are safe to retry; the client retries only requests
-// that the node answered with MOVED, TRYAGAIN or BUSY, or that never left
-// the client.
+// outputs are immutable are safe to retry; the client retries on its own
+// only requests that the node answered with MOVED or TRYAGAIN, reads, and
+// requests that never left the client. BUSY is returned to the caller, who
+// may retry later or elsewhere.
 //
 // The package imports nothing of the node but the wire types and the slot
 // function.
