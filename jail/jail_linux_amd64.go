@@ -34,6 +34,7 @@ type Jail struct {
 	features     Features
 	ownStateDir  bool        // StateDir was created by Start and is removed whole
 	tmpfs        bool        // workRoot is a tmpfs we mounted
+	stateLock    *os.File    // flock on StateDir/.lock while started
 	launcherPath string      // the launcher executable
 	launcherStat unix.Stat_t // its device and inode, to recognise its exec
 	workRoot     string      // parent of the working directories
@@ -124,7 +125,7 @@ func (j *Jail) setup() error {
 
 // setupFiles creates the state directory and writes the launcher.
 func (j *Jail) setupFiles() error {
-	own, err := makeStateDir(j.cfg.StateDir)
+	own, err := j.makeStateDir(j.cfg.StateDir)
 	if err != nil {
 		return err
 	}
@@ -157,16 +158,14 @@ func (j *Jail) setupFiles() error {
 	return nil
 }
 
-// makeStateDir creates dir (0700) and reports whether it created it. The
-// default directory, named after our pid, is replaced if a dead process
-// with the same pid left it behind; it must not be a symlink or belong to
-// another user.
-func makeStateDir(dir string) (bool, error) {
+// makeStateDir creates dir (0700), or cleans what an earlier jail left in
+// it, and reports whether it created it. An existing dir must not be a
+// symlink or belong to another user, and must not be in use: the jail
+// holds an exclusive flock on dir/.lock while it is started.
+func (j *Jail) makeStateDir(dir string) (bool, error) {
 	err := os.Mkdir(dir, 0o700)
-	if err == nil {
-		return true, nil
-	}
-	if !os.IsExist(err) {
+	created := err == nil
+	if err != nil && !os.IsExist(err) {
 		return false, fmt.Errorf("jail: state dir: %w", err)
 	}
 	var st unix.Stat_t
@@ -176,6 +175,9 @@ func makeStateDir(dir string) (bool, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() {
 		return false, fmt.Errorf("jail: state dir %s is not a directory owned by uid %d", dir, os.Geteuid())
 	}
+	if err := j.lockStateDir(dir); err != nil || created {
+		return created, err
+	}
 	_ = unix.Unmount(filepath.Join(dir, "w"), unix.MNT_DETACH) // a tmpfs left by a crash
 	for _, sub := range []string{"w", "bin", "launcher"} {
 		if err := removeAll(filepath.Join(dir, sub)); err != nil {
@@ -183,6 +185,21 @@ func makeStateDir(dir string) (bool, error) {
 		}
 	}
 	return false, os.Chmod(dir, 0o700)
+}
+
+// lockStateDir takes the state directory's lock, so that two nodes
+// configured with the same directory cannot remove each other's files.
+func (j *Jail) lockStateDir(dir string) error {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("jail: state dir: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("jail: state dir %s is in use by another process", dir)
+	}
+	j.stateLock = f
+	return nil
 }
 
 // mountTmpfs mounts a private tmpfs for working directories on dir:
@@ -349,6 +366,11 @@ func (j *Jail) teardown() error {
 	if j.uidBlock != nil {
 		j.uidBlock.lock.Close() // releases the flock
 	}
+	defer func() {
+		if j.stateLock != nil {
+			j.stateLock.Close()
+		}
+	}()
 	if j.launcherPath != "" {
 		errs = append(errs, j.removeState())
 	}
@@ -367,7 +389,8 @@ func (j *Jail) removeState() error {
 		return removeAll(j.cfg.StateDir)
 	}
 	var errs []error
-	for _, p := range []string{j.workRoot, filepath.Join(j.cfg.StateDir, "bin"), j.launcherPath} {
+	for _, p := range []string{j.workRoot, filepath.Join(j.cfg.StateDir, "bin"), j.launcherPath,
+		filepath.Join(j.cfg.StateDir, ".lock")} {
 		errs = append(errs, removeAll(p))
 	}
 	return errors.Join(errs...)

@@ -374,3 +374,20 @@ func TestJail_Run_landlockABIs(t *testing.T) {
 	}
 	j.landlock = newLandlockPolicy(j.features.Landlock)
 }
+
+// TestJail_Start_stateDirInUse checks that two jails never share a state
+// directory (the second would remove the first's files).
+func TestJail_Start_stateDirInUse(t *testing.T) {
+	j := newTestJail(t, nil)
+	k, err := New(&Config{StateDir: j.cfg.StateDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Start(context.Background()); err == nil {
+		k.Shutdown(context.Background())
+		t.Fatal("a second jail started on the same state directory")
+	}
+	if _, err := os.Stat(j.launcherPath); err != nil {
+		t.Errorf("the first jail's launcher is gone: %v", err)
+	}
+}
