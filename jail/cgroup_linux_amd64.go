@@ -5,6 +5,7 @@ package jail
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// cgroupPool owns the jail's cgroups: a directory lkv-jail-<pid> under
+// cgroupPool owns the jail's cgroups: a directory lkv-jail-<pid>-<random> under
 // the parent cgroup and a pool of reusable per-run slots in it. Creating
 // a memory cgroup costs far more than reusing one, so a slot serves one
 // run at a time and is kept for the next.
@@ -58,7 +59,10 @@ type cgroupSlot struct {
 // not block whoever manages the node's own cgroup).
 func newCgroupPool(root, parent string, logger hclog.Logger) (*cgroupPool, error) {
 	p := &cgroupPool{logger: logger}
-	name := "lkv-jail-" + strconv.Itoa(os.Getpid())
+	var salt [4]byte
+	_, _ = rand.Read(salt[:])
+	// Several jails may live in one process (an in-process test cluster).
+	name := fmt.Sprintf("lkv-jail-%d-%x", os.Getpid(), salt)
 	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
 		return p, p.initV2(root, parent, name)
 	}
@@ -143,11 +147,13 @@ func ownCgroup(c string) string {
 	return "/"
 }
 
-// removeStale removes lkv-jail-<pid> cgroups left by dead processes.
+// removeStale removes lkv-jail-<pid>[-<random>] cgroups left by dead
+// processes.
 func removeStale(dir string) {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		pid, ok := strings.CutPrefix(e.Name(), "lkv-jail-")
+		pid, _, _ = strings.Cut(pid, "-")
 		n, err := strconv.Atoi(pid)
 		if !ok || err != nil || !e.IsDir() || unix.Kill(n, 0) != unix.ESRCH {
 			continue

@@ -76,8 +76,10 @@ func builtinLimits() Limits {
 // Config configures a Jail. Use DefaultConfig and change what you need.
 type Config struct {
 	// StateDir holds the working directories, the binary cache and the
-	// launcher. If empty, it is os.TempDir()/lkv-jail-<pid> and Shutdown
-	// removes it; otherwise Shutdown removes what the jail created in it.
+	// launcher. If empty, it is os.TempDir()/lkv-jail-<pid> (or, if another
+	// jail of this process holds that, a fresh lkv-jail-<pid>-* beside it)
+	// and Shutdown removes it; otherwise Shutdown removes what the jail
+	// created in it. Two jails cannot share one.
 	StateDir string
 
 	// Defaults are the limits of a run that asks for none. Zero fields
@@ -178,12 +180,17 @@ func (c *Config) withDefaults() Config {
 		out.CgroupRoot = "/sys/fs/cgroup"
 	}
 	if out.StateDir == "" {
-		out.StateDir = filepath.Join(os.TempDir(), "lkv-jail-"+strconv.Itoa(os.Getpid()))
+		out.StateDir = defaultStateDir()
 	}
 	if out.Logger == nil {
 		out.Logger = hclog.New(&hclog.LoggerOptions{Name: "jail"})
 	}
 	return out
+}
+
+// defaultStateDir is where a jail keeps its state unless told otherwise.
+func defaultStateDir() string {
+	return filepath.Join(os.TempDir(), "lkv-jail-"+strconv.Itoa(os.Getpid()))
 }
 
 // validate rejects negative fields.

@@ -126,6 +126,16 @@ func (j *Jail) setup() error {
 // setupFiles creates the state directory and writes the launcher.
 func (j *Jail) setupFiles() error {
 	own, err := j.makeStateDir(j.cfg.StateDir)
+	if err != nil && j.cfg.StateDir == defaultStateDir() && j.stateLock == nil {
+		// another jail of this process has the default directory
+		dir, terr := os.MkdirTemp(os.TempDir(), "lkv-jail-"+strconv.Itoa(os.Getpid())+"-")
+		if terr != nil {
+			return fmt.Errorf("jail: state dir: %w", terr)
+		}
+		j.cfg.StateDir = dir
+		own, err = j.makeStateDir(dir)
+		own = true
+	}
 	if err != nil {
 		return err
 	}

@@ -391,3 +391,38 @@ func TestJail_Start_stateDirInUse(t *testing.T) {
 		t.Errorf("the first jail's launcher is gone: %v", err)
 	}
 }
+
+// TestJail_twoInOneProcess starts two jails with default state
+// directories in one process (an in-process test cluster does).
+func TestJail_twoInOneProcess(t *testing.T) {
+	var js []*Jail
+	for range 2 {
+		j, err := New(&Config{CgroupParent: "/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Start(context.Background()); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		js = append(js, j)
+	}
+	if js[0].cfg.StateDir == js[1].cfg.StateDir {
+		t.Error("both jails use one state directory")
+	}
+	if f := js[1].Features(); js[0].Features().Cgroup != "" && f.Cgroup == "" {
+		t.Errorf("the second jail has no cgroups: %+v", f)
+	}
+	for _, j := range js {
+		if res, err := j.Run(context.Background(), load(t, j, "t", launcherBin), &Spec{Argv0: "lkv-jail-selftest"}); err != nil || res.ExitCode != 0 {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	for _, j := range js {
+		if err := j.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+		if _, err := os.Stat(j.cfg.StateDir); !os.IsNotExist(err) {
+			t.Errorf("%s left behind", j.cfg.StateDir)
+		}
+	}
+}
