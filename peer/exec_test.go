@@ -179,7 +179,8 @@ func TestPeer_Exec_rawGoCompiler(t *testing.T) {
 	if !strings.HasPrefix(string(obj.Value), "!<arch>\n") || obj.Perm != client.PermR {
 		t.Errorf("obj/hello.a: %d bytes, perm %v, starts %q; want an immutable archive", len(obj.Value), obj.Perm, obj.Value[:min(8, len(obj.Value))])
 	}
-	// Compiler errors come back on stderr with the exit status.
+	// Compiler errors come back in the output (the compiler prints them on
+	// stdout) with the exit status.
 	if err := c.Put(ctx, "src/broken.go", []byte("package hello\n\nfunc {"), client.WithPerm(client.PermR)); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,60 @@ func TestPeer_Exec_rawGoCompiler(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exec compile of broken source: %v", err)
 	}
-	if res.ReturnCode == 0 || !strings.Contains(string(res.Stderr), "syntax error") {
-		t.Errorf("broken source: exit %d, stderr %q; want a non-zero exit and a syntax error", res.ReturnCode, res.Stderr)
+	if res.ReturnCode == 0 || !strings.Contains(string(res.Output), "syntax error") {
+		t.Errorf("broken source: exit %d, output %q; want a non-zero exit and a syntax error", res.ReturnCode, res.Output)
+	}
+}
+
+// rawC is an unmodified C program: it echoes its argv, writes a file named
+// by its first argument, complains on stderr and exits 3.
+const rawC = `#include <stdio.h>
+int main(int argc, char **argv) {
+	for (int i = 0; i < argc; i++) printf("%s\n", argv[i]);
+	FILE *f = fopen(argv[1], "w");
+	if (!f) return 1;
+	fputs("made by raw", f);
+	fclose(f);
+	fputs("something to complain about\n", stderr);
+	return 3;
+}
+`
+
+func TestPeer_Exec_rawC(t *testing.T) {
+	bin := buildC(t, "raw", rawC)
+	p := startPeer(t, execConfig(t, 2))
+	c := dial(t, p)
+	ctx := ctxT(t)
+	upload(t, c, "tools/raw", bin)
+	res, err := c.Exec(ctx, "tools/raw", client.ExecOptions{
+		Raw:     true,
+		Args:    []string{"out.txt", "two words"},
+		Outputs: []client.Output{{File: "out.txt", Key: "raw/out", Perm: uint8(client.PermRW)}},
+	})
+	if err != nil {
+		t.Fatalf("exec: %v", err)
+	}
+	if want := "tools/raw\nout.txt\ntwo words\n"; string(res.Output) != want || res.ReturnCode != 3 {
+		t.Errorf("output %q, exit %d; want %q, exit 3", res.Output, res.ReturnCode, want)
+	}
+	if !strings.Contains(string(res.Stderr), "complain") {
+		t.Errorf("stderr = %q; want the complaint", res.Stderr)
+	}
+	it, err := c.GetItem(ctx, "raw/out")
+	if err != nil || string(it.Value) != "made by raw" || it.Perm != client.PermRW {
+		t.Errorf("raw/out = %q %v, %v; want the file's bytes, rw-", it.Value, it.Perm, err)
+	}
+	// A declared output the program does not leave is an error, and nothing
+	// is stored.
+	_, err = c.Exec(ctx, "tools/raw", client.ExecOptions{
+		Raw:     true,
+		Args:    []string{"other.txt"},
+		Outputs: []client.Output{{File: "missing.txt", Key: "raw/missing"}},
+	})
+	if !errors.Is(err, client.ErrExecFailed) || !strings.Contains(err.Error(), "missing.txt") {
+		t.Errorf("missing output: %v; want EXEC_FAILED naming it", err)
+	}
+	if _, err := c.Get(ctx, "raw/missing"); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("raw/missing: %v; want not found", err)
 	}
 }
