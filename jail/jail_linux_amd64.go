@@ -125,21 +125,9 @@ func (j *Jail) setup() error {
 
 // setupFiles creates the state directory and writes the launcher.
 func (j *Jail) setupFiles() error {
-	own, err := j.makeStateDir(j.cfg.StateDir)
-	if err != nil && j.cfg.StateDir == defaultStateDir() && j.stateLock == nil {
-		// another jail of this process has the default directory
-		dir, terr := os.MkdirTemp(os.TempDir(), "lkv-jail-"+strconv.Itoa(os.Getpid())+"-")
-		if terr != nil {
-			return fmt.Errorf("jail: state dir: %w", terr)
-		}
-		j.cfg.StateDir = dir
-		own, err = j.makeStateDir(dir)
-		own = true
-	}
-	if err != nil {
+	if err := j.stateDir(); err != nil {
 		return err
 	}
-	j.ownStateDir = own
 	j.workRoot = filepath.Join(j.cfg.StateDir, "w")
 	for _, d := range []string{j.workRoot, filepath.Join(j.cfg.StateDir, "bin")} {
 		if err := os.Mkdir(d, 0o700); err != nil && !os.IsExist(err) {
@@ -166,6 +154,23 @@ func (j *Jail) setupFiles() error {
 	}
 	j.devNull = f
 	return nil
+}
+
+// stateDir creates and locks the state directory. When the default one
+// is held by another jail of this process, it takes a fresh one beside it.
+func (j *Jail) stateDir() error {
+	own, err := j.makeStateDir(j.cfg.StateDir)
+	if err != nil && j.cfg.StateDir == defaultStateDir() && j.stateLock == nil {
+		dir, terr := os.MkdirTemp(os.TempDir(), "lkv-jail-"+strconv.Itoa(os.Getpid())+"-")
+		if terr != nil {
+			return fmt.Errorf("jail: state dir: %w", terr)
+		}
+		j.cfg.StateDir = dir
+		_, err = j.makeStateDir(dir)
+		own = true
+	}
+	j.ownStateDir = own
+	return err
 }
 
 // makeStateDir creates dir (0700), or cleans what an earlier jail left in
