@@ -216,6 +216,9 @@ func (p *Peer) prepare(req *wire.Request) (*prepared, error) {
 	var binID string
 	err := p.store.View(func(tx *store.ReadTx) error {
 		v, perm, off, err := tx.Info(req.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return errorf(wire.StatusNotFound, "lambda %q", req.Key)
+		}
 		if err != nil {
 			return fmt.Errorf("lambda %q: %w", req.Key, err)
 		}
@@ -257,6 +260,9 @@ func (p *Peer) fetchDeps(tx *store.ReadTx, req *wire.Request, pr *prepared) erro
 	pr.inline = make(map[string][]byte)
 	for _, d := range req.Deps {
 		v, _, err := tx.Get(d.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return errorf(wire.StatusNotFound, "dep %q", d.Key)
+		}
 		if err != nil {
 			return fmt.Errorf("dep %q: %w", d.Key, err)
 		}

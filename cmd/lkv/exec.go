@@ -69,7 +69,12 @@ stdout is the output and the exit status the return code.`,
 			defer done()
 			res, err := c.Exec(ctx, args[0], opts)
 			if err != nil {
-				return &keyError{key: args[0], err: err}
+				// The node's message names the key at fault: the lambda,
+				// a dependency or a put.
+				return err
+			}
+			if len(res.Stderr) > 0 {
+				_, _ = a.stderr.Write(res.Stderr)
 			}
 			if _, err := a.stdout.Write(res.Output); err != nil {
 				return fmt.Errorf("write output: %w", err)

@@ -110,8 +110,14 @@ func (d *Decoder) topology() (*Topology, error) {
 	t := new(Topology)
 	err := d.object(func(k []byte) (err error) {
 		switch string(k) {
+		case "cluster":
+			t.Cluster, err = d.r.str()
 		case "epoch":
 			t.Epoch, err = d.r.uint(math.MaxUint64)
+		case "migrations":
+			var n int64
+			n, err = d.r.int(0, math.MaxInt32)
+			t.Migrations = int(n)
 		case "nodes":
 			t.Nodes, err = decodeList(d, (*Decoder).nodeField)
 		case "slots":
