@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/lambdakv/lambdakv/peer/wire"
 )
@@ -18,7 +20,7 @@ type call struct {
 	req  *wire.Request
 	resp wire.Response
 	err  error // a connection error; the node's status is in resp
-	sent bool  // written to the socket (guarded by the conn's mu until done)
+	sent bool  // handed to the socket (set under the conn's mu)
 	done chan struct{}
 }
 
@@ -38,9 +40,16 @@ type nodeConn struct {
 	addr string
 	nc   net.Conn
 
-	queue  chan *call // to the writer
 	closed chan struct{}
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // the reader
+
+	// Callers write their own requests under wmu. A writer flushes only
+	// when nobody else is waiting for wmu, so concurrent callers share
+	// writes and the last one out flushes for all.
+	wmu     sync.Mutex
+	bw      *bufio.Writer // guarded by wmu
+	enc     *wire.Encoder // guarded by wmu
+	waiting atomic.Int32  // callers blocked on wmu
 
 	mu      sync.Mutex
 	pending map[uint64]*call // guarded by mu
@@ -73,12 +82,12 @@ func dialNode(ctx context.Context, cfg *Config, addr string) (*nodeConn, error) 
 	c := &nodeConn{
 		addr:    addr,
 		nc:      nc,
-		queue:   make(chan *call, 1024),
 		closed:  make(chan struct{}),
 		pending: make(map[uint64]*call),
+		bw:      bufio.NewWriterSize(nc, 32<<10),
+		enc:     wire.NewEncoder(),
 	}
-	c.wg.Add(2)
-	go c.writeLoop(cfg.MaxFrame)
+	c.wg.Add(1)
 	go c.readLoop(cfg.MaxFrame)
 	hello := &wire.Request{Op: wire.OpHello, Proto: wire.ProtocolVersion, Token: cfg.Token, Client: cfg.Name}
 	cl := c.start(ctx, hello)
@@ -93,35 +102,58 @@ func dialNode(ctx context.Context, cfg *Config, addr string) (*nodeConn, error) 
 	return c, nil
 }
 
-// start queues req and returns its call. It does not block on the network.
+// start sends req and returns its call.
 func (c *nodeConn) start(ctx context.Context, req *wire.Request) *call {
 	cl := &call{req: req, done: make(chan struct{})}
-	c.startCall(ctx, cl)
+	c.startCalls(ctx, cl)
 	return cl
 }
 
-// startCall queues cl, whose req and done are set, so that callers can
-// allocate the call together with other state.
-func (c *nodeConn) startCall(ctx context.Context, cl *call) {
-	req := cl.req
+// startCalls registers calls, whose req and done are set, and writes them
+// with one flush. It blocks only while the socket does not take the bytes.
+func (c *nodeConn) startCalls(ctx context.Context, calls ...*call) {
 	c.mu.Lock()
 	if c.err != nil {
-		cl.err = c.err
+		err := c.err
 		c.mu.Unlock()
-		close(cl.done)
+		for _, cl := range calls {
+			cl.err = err
+			close(cl.done)
+		}
 		return
 	}
-	c.nextID++
-	req.ID = c.nextID
-	c.pending[req.ID] = cl
-	c.mu.Unlock()
-	select {
-	case c.queue <- cl:
-	case <-c.closed:
-		c.finish(req.ID, nil, c.brokenErr())
-	case <-ctx.Done():
-		c.finish(req.ID, nil, ctx.Err())
+	for _, cl := range calls {
+		c.nextID++
+		cl.req.ID = c.nextID
+		cl.sent = true
+		c.pending[cl.req.ID] = cl
 	}
+	c.mu.Unlock()
+	if err := c.write(ctx, calls); err != nil {
+		c.fail(err)
+	}
+}
+
+// write encodes calls and flushes unless another caller is about to write.
+func (c *nodeConn) write(ctx context.Context, calls []*call) error {
+	c.waiting.Add(1)
+	c.wmu.Lock()
+	c.waiting.Add(-1)
+	defer c.wmu.Unlock()
+	if d, ok := ctx.Deadline(); ok {
+		_ = c.nc.SetWriteDeadline(d)
+	} else {
+		_ = c.nc.SetWriteDeadline(time.Time{})
+	}
+	for _, cl := range calls {
+		if err := c.enc.WriteRequest(c.bw, cl.req); err != nil {
+			return err
+		}
+	}
+	if c.waiting.Load() == 0 {
+		return c.bw.Flush()
+	}
+	return nil
 }
 
 // wait blocks until the call is answered, its connection breaks, or ctx
@@ -190,31 +222,6 @@ func (c *nodeConn) fail(err error) {
 func (c *nodeConn) close() {
 	c.fail(net.ErrClosed)
 	c.wg.Wait()
-}
-
-func (c *nodeConn) writeLoop(maxFrame int) {
-	defer c.wg.Done()
-	bw := bufio.NewWriterSize(c.nc, 32<<10)
-	enc := wire.NewEncoder()
-	for {
-		var cl *call
-		select {
-		case cl = <-c.queue:
-		case <-c.closed:
-			return
-		}
-		c.mu.Lock()
-		cl.sent = true
-		c.mu.Unlock()
-		err := enc.WriteRequest(bw, cl.req)
-		if err == nil && len(c.queue) == 0 {
-			err = bw.Flush()
-		}
-		if err != nil {
-			c.fail(err)
-			return
-		}
-	}
 }
 
 func (c *nodeConn) readLoop(maxFrame int) {

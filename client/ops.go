@@ -76,6 +76,8 @@ type Dep = wire.Dep
 // Output is a file a raw-mode execution leaves behind, stored as a key.
 type Output = wire.Output
 
+var errBatchNotSent = errors.New("client: Wait on a request of a Batch that was not sent")
+
 // idempotent ops may be resent after a connection broke mid-request.
 func idempotent(op wire.Op) bool {
 	switch op {
@@ -100,10 +102,15 @@ type pending struct {
 	own  call  // the first attempt's call
 }
 
-// start sends p.req's first attempt without waiting for the answer.
-func (p *pending) start(c *Client, ctx context.Context, node string) {
+// prepare readies p.req's first attempt without sending it.
+func (p *pending) prepare(c *Client, ctx context.Context, node string) {
 	p.c, p.ctx, p.node = c, ctx, node
 	p.own = call{req: &p.req, done: make(chan struct{})}
+}
+
+// start sends p.req's first attempt without waiting for the answer.
+func (p *pending) start(c *Client, ctx context.Context, node string) {
+	p.prepare(c, ctx, node)
 	p.send(&p.own)
 }
 
@@ -121,7 +128,7 @@ func (p *pending) send(cl *call) {
 	if cl == nil {
 		cl = &call{req: &p.req, done: make(chan struct{})}
 	}
-	nc.startCall(p.ctx, cl)
+	nc.startCalls(p.ctx, cl)
 	p.cl, p.err = cl, nil
 }
 
@@ -141,6 +148,9 @@ func (p *pending) wait() (*wire.Response, error) {
 
 // attempt waits for the current attempt and says whether to retry.
 func (p *pending) attempt() (*wire.Response, bool, error) {
+	if p.cl == nil && p.err == nil {
+		return nil, false, errBatchNotSent
+	}
 	if p.err != nil {
 		return nil, isConnError(p.err), p.err
 	}

@@ -174,19 +174,19 @@ func (a *app) benchOne(ctx context.Context, op string, clients []*client.Client,
 			}
 			*prefilled = true
 		}
-		res = benchOp(ctx, clients, f, func(c *client.Client, key string) *client.Future[[]byte] {
-			return c.GetAsync(ctx, key)
+		res = benchOp(ctx, clients, f, func(b *client.Batch, _ *client.Client, key string) *client.Future[[]byte] {
+			return b.Get(key)
 		})
 	case "put":
-		res = benchOp(ctx, clients, f, func(c *client.Client, key string) *client.Future[uint64] {
-			return c.PutAsync(ctx, key, value)
+		res = benchOp(ctx, clients, f, func(b *client.Batch, _ *client.Client, key string) *client.Future[uint64] {
+			return b.Put(key, value)
 		})
 	case "exec":
 		key, err := a.benchLambda(ctx, clients[0], f.lambda)
 		if err != nil {
 			return nil, err
 		}
-		res = benchOp(ctx, clients, f, func(c *client.Client, _ string) *client.Future[*client.ExecResult] {
+		res = benchOp(ctx, clients, f, func(_ *client.Batch, c *client.Client, _ string) *client.Future[*client.ExecResult] {
 			return c.ExecAsync(ctx, key, client.ExecOptions{})
 		})
 		res.ValueSize, res.Keyspace = 0, 0
@@ -279,16 +279,11 @@ func (b *keyBuf) key(n int) string {
 	return string(b[:])
 }
 
-// inflight is a request on its way and when it was sent.
-type inflight[T any] struct {
-	f     *client.Future[T]
-	start time.Time
-}
 
 // benchOp runs f.requests requests spread over the clients, each client in
 // one goroutine keeping f.pipeline in flight, and measures them. Latency
 // samples go into one preallocated slice, sorted at the end.
-func benchOp[T any](ctx context.Context, clients []*client.Client, f *benchFlags, issue func(*client.Client, string) *client.Future[T]) *benchResult {
+func benchOp[T any](ctx context.Context, clients []*client.Client, f *benchFlags, issue issueFunc[T]) *benchResult {
 	lat := make([]time.Duration, f.requests)
 	stats := make([]workerStats, len(clients))
 	var wg sync.WaitGroup
@@ -334,48 +329,45 @@ type workerStats struct {
 // maxBusyRetries bounds how often one request is resent after BUSY.
 const maxBusyRetries = 10000
 
-// benchWorker sends len(lat) requests on c, keeping depth in flight, and
-// records each one's latency in lat. Answers are awaited in the order sent,
-// so a fast answer behind a slow one is seen late: a conservative figure.
-func benchWorker[T any](ctx context.Context, c *client.Client, lat []time.Duration, depth, keyspace int, seed uint64, issue func(*client.Client, string) *client.Future[T]) workerStats {
+// issueFunc adds one request to b (or, for ops a Batch does not carry,
+// starts it on c at once) and returns its future.
+type issueFunc[T any] func(b *client.Batch, c *client.Client, key string) *client.Future[T]
+
+// benchWorker sends len(lat) requests on c in rounds, as redis-benchmark
+// -P does: depth requests written together, then every answer awaited,
+// then the next round. Each request's latency runs from its round's send
+// to its answer.
+func benchWorker[T any](ctx context.Context, c *client.Client, lat []time.Duration, depth, keyspace int, seed uint64, issue issueFunc[T]) workerStats {
 	var st workerStats
 	rng := rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano())))
 	var kb keyBuf
-	send := func() inflight[T] {
-		return inflight[T]{f: issue(c, kb.key(rng.IntN(keyspace))), start: time.Now()}
-	}
-	ring := make([]inflight[T], depth)
-	sent, done, retries := 0, 0, 0
-	for ; sent < len(lat) && sent < depth; sent++ {
-		ring[sent] = send()
-	}
-	for done < len(lat) {
-		in := &ring[done%depth]
-		_, err := in.f.Wait()
-		if errors.Is(err, client.ErrBusy) && retries < maxBusyRetries && ctx.Err() == nil {
-			// The node's execution queue is full: back off a little and
-			// resend, keeping the original start time.
-			st.busy++
-			retries++
-			time.Sleep(200 * time.Microsecond)
-			start := in.start
-			*in = send()
-			in.start = start
-			continue
+	b := c.Batch(ctx)
+	round := make([]*client.Future[T], 0, depth)
+	for done := 0; done < len(lat); {
+		n := min(depth, len(lat)-done)
+		round = round[:0]
+		start := time.Now()
+		for range n {
+			round = append(round, issue(b, c, kb.key(rng.IntN(keyspace))))
 		}
-		retries = 0
-		lat[done] = time.Since(in.start)
-		if err != nil {
-			st.errors++
-			if st.firstErr == nil {
-				st.firstErr = err
+		b.Send()
+		for _, f := range round {
+			_, err := f.Wait()
+			for retries := 0; errors.Is(err, client.ErrBusy) && retries < maxBusyRetries && ctx.Err() == nil; retries++ {
+				// The node's execution queue is full: back off a little
+				// and resend, keeping the round's start time.
+				st.busy++
+				time.Sleep(200 * time.Microsecond)
+				_, err = issue(nil, c, kb.key(rng.IntN(keyspace))).Wait()
 			}
-		}
-		in.f = nil
-		done++
-		if sent < len(lat) {
-			ring[sent%depth] = send()
-			sent++
+			lat[done] = time.Since(start)
+			done++
+			if err != nil {
+				st.errors++
+				if st.firstErr == nil {
+					st.firstErr = err
+				}
+			}
 		}
 	}
 	return st
