@@ -279,7 +279,6 @@ func (b *keyBuf) key(n int) string {
 	return string(b[:])
 }
 
-
 // benchOp runs f.requests requests spread over the clients, each client in
 // one goroutine keeping f.pipeline in flight, and measures them. Latency
 // samples go into one preallocated slice, sorted at the end.
