@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/store"
 )
 
 const (
@@ -59,6 +60,7 @@ type conn struct {
 
 	authed  bool     // reader only
 	pending *reply   // reader only: the reply started for the request just read
+	record  []byte   // reader only: a put's value with store.HeaderRoom in front, in an owned frame
 	batch   []*reply // reader only: replies of a batch of gets, reused
 }
 
@@ -213,9 +215,15 @@ func (c *conn) readRequest(dec *wire.Decoder, req *wire.Request) (*reply, bool) 
 	err = dec.Request(payload, req)
 	r := newReply(req, start)
 	r.bigFrame = big
+	c.record = nil
 	if !borrowed {
 		r.held = int64(n)
 		c.held.Add(r.held)
+		if off := dec.ValueOffset(); req.Op == wire.OpPut && off >= store.HeaderRoom && err == nil {
+			// The frame is ours and the bytes before the value are
+			// decoded: the record header goes there, saving a copy.
+			c.record = payload[off-store.HeaderRoom : off+len(req.Value)]
+		}
 	}
 	if err != nil {
 		r.op = wire.OpInvalid

@@ -38,6 +38,8 @@ func (c *conn) dispatch(dec *wire.Decoder, req *wire.Request) bool {
 // the connection so the reader waits for it before closing.
 func (c *conn) goHandle(req *wire.Request, r *reply) {
 	rq := *req
+	record := c.record
+	c.record = nil
 	if r.held == 0 && rq.Value != nil {
 		// The frame aliases the read buffer; the handler outlives it.
 		rq.Value = append(make([]byte, 0, len(rq.Value)), rq.Value...)
@@ -47,7 +49,7 @@ func (c *conn) goHandle(req *wire.Request, r *reply) {
 	c.handlers.Add(1)
 	go func() {
 		defer c.handlers.Done()
-		c.send(c.p.handle(c.ctx, &rq, r))
+		c.send(c.p.handle(c.ctx, &rq, record, r))
 	}()
 }
 
@@ -121,11 +123,12 @@ func (p *Peer) get(tx *store.ReadTx, req *wire.Request, r *reply) {
 	r.resp.Perm = uint8(perm)
 }
 
-// handle runs a request that may block: put, delete, execute.
-func (p *Peer) handle(ctx context.Context, req *wire.Request, r *reply) *reply {
+// handle runs a request that may block: put, delete, execute. record, if
+// not nil, is a put's value with room for the store's header in front.
+func (p *Peer) handle(ctx context.Context, req *wire.Request, record []byte, r *reply) *reply {
 	switch req.Op {
 	case wire.OpPut:
-		p.put(ctx, req, r)
+		p.put(ctx, req, record, r)
 	case wire.OpDelete:
 		p.delete(ctx, req, r)
 	case wire.OpExecute:
@@ -137,7 +140,7 @@ func (p *Peer) handle(ctx context.Context, req *wire.Request, r *reply) *reply {
 	return r
 }
 
-func (p *Peer) put(ctx context.Context, req *wire.Request, r *reply) {
+func (p *Peer) put(ctx context.Context, req *wire.Request, record []byte, r *reply) {
 	if err := store.ValidateKey(req.Key); err != nil {
 		setError(r, err)
 		return
@@ -147,7 +150,13 @@ func (p *Peer) put(ctx context.Context, req *wire.Request, r *reply) {
 		r.resp.Error = fmt.Sprintf("min_replicas %d: this node has no replicas", req.MinReplicas)
 		return
 	}
-	off, err := p.store.Put(ctx, req.Key, req.Value, store.Perm(req.Perm))
+	var off uint64
+	var err error
+	if record != nil {
+		off, err = p.store.PutBuffer(ctx, req.Key, record, store.Perm(req.Perm))
+	} else {
+		off, err = p.store.Put(ctx, req.Key, req.Value, store.Perm(req.Perm))
+	}
 	if err != nil {
 		setError(r, err)
 		return

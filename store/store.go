@@ -192,6 +192,38 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, perm Perm) (o
 	return r.offset, r.err
 }
 
+// HeaderRoom is how many bytes PutBuffer needs in front of a value.
+const HeaderRoom = recordHeaderLen
+
+// PutBuffer is Put for a value that the caller holds with HeaderRoom spare
+// bytes in front of it: buf[HeaderRoom:] is the value, and the store writes
+// the record header into buf[:HeaderRoom] instead of copying the value
+// into a new record. The caller must not touch buf until PutBuffer returns,
+// nor afterwards if ctx ended before the write was done (the write may
+// still be in a commit). It is for large values received into a buffer the
+// caller owns.
+func (s *Store) PutBuffer(ctx context.Context, key string, buf []byte, perm Perm) (offset uint64, err error) {
+	if len(buf) < HeaderRoom {
+		return 0, fmt.Errorf("store: PutBuffer: %d bytes leave no room for the header", len(buf))
+	}
+	value := buf[HeaderRoom:]
+	if err := ValidateKey(key); err != nil {
+		return 0, err
+	}
+	if err := perm.Validate(); err != nil {
+		return 0, err
+	}
+	if int64(len(value)) > s.opts.MaxValueSize {
+		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(value), s.opts.MaxValueSize)
+	}
+	if err := s.admit(ctx); err != nil {
+		return 0, err
+	}
+	buf[0] = byte(perm)
+	r := s.submit(ctx, &op{kind: opPut, key: dbKey(key), rec: buf})
+	return r.offset, r.err
+}
+
 // Delete removes key and returns the offset of the write. It returns
 // ErrNotFound if key does not exist, and ErrReadOnly if key is immutable
 // (no PermW) and force is false. Context and Close behave as for Put.

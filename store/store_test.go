@@ -483,3 +483,30 @@ func TestReadTx_Info(t *testing.T) {
 		t.Errorf("Info after delete: %v; want ErrNotFound", err)
 	}
 }
+
+func TestStore_PutBuffer(t *testing.T) {
+	s, _ := openTestStore(t, nil)
+	ctx := context.Background()
+	buf := append(make([]byte, store.HeaderRoom), "in place"...)
+	off, err := s.PutBuffer(ctx, "k", buf, store.PermR)
+	if err != nil {
+		t.Fatalf("PutBuffer: %v", err)
+	}
+	v, perm, err := s.Get("k")
+	if err != nil || string(v) != "in place" || perm != store.PermR {
+		t.Errorf("Get = %q %v, %v; want in place r--", v, perm, err)
+	}
+	// The same rules as Put: an identical repeat of an immutable key is
+	// fine, anything else is read-only.
+	buf = append(make([]byte, store.HeaderRoom), "in place"...)
+	if off2, err := s.PutBuffer(ctx, "k", buf, store.PermR); err != nil || off2 != off {
+		t.Errorf("repeat = %d, %v; want %d, nil", off2, err, off)
+	}
+	buf = append(make([]byte, store.HeaderRoom), "other"...)
+	if _, err := s.PutBuffer(ctx, "k", buf, store.PermR); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("overwrite = %v; want ErrReadOnly", err)
+	}
+	if _, err := s.PutBuffer(ctx, "k2", []byte{1, 2}, store.PermR); err == nil {
+		t.Errorf("PutBuffer without header room succeeded")
+	}
+}

@@ -28,9 +28,16 @@ var (
 // fields (values, outputs) that alias it. Decoding never allocates more than
 // a small multiple of the payload's size, whatever lengths it declares.
 type Decoder struct {
-	r  reader
-	op uint64 // the op field as sent, which may not fit in an Op
+	r        reader
+	op       uint64 // the op field as sent, which may not fit in an Op
+	valueOff int    // offset of the last request's value in its payload, or -1
 }
+
+// ValueOffset returns where the value of the request last decoded starts in
+// its payload, or -1 if it had none. Everything before it has been decoded,
+// so a receiver that owns the payload may reuse those bytes, for instance
+// to put a record header in front of the value without copying it.
+func (d *Decoder) ValueOffset() int { return d.valueOff }
 
 // NewDecoder returns a Decoder.
 func NewDecoder() *Decoder {
@@ -77,7 +84,7 @@ func (d *Decoder) done() error {
 // version knows returns an error matching ErrBadOp, with req filled in.
 func (d *Decoder) Request(payload []byte, req *Request) error {
 	*req = Request{}
-	d.op = 0
+	d.op, d.valueOff = 0, -1
 	n, err := d.top(payload)
 	if err != nil {
 		return err
@@ -117,6 +124,9 @@ func (d *Decoder) requestField(k []byte, r *Request) (err error) {
 		r.Key, err = d.r.str()
 	case "value":
 		r.Value, err = d.r.bytes()
+		if r.Value != nil {
+			d.valueOff = d.r.off - len(r.Value)
+		}
 	case "perm":
 		u, err = d.r.uint(math.MaxUint8)
 		r.Perm = uint8(u)

@@ -654,3 +654,36 @@ func TestDecoder_elementBudget(t *testing.T) {
 		t.Fatalf("%d args + %d deps: err = %v; want ErrMalformed", limit/2, limit/2+1, err)
 	}
 }
+
+func TestDecoder_ValueOffset(t *testing.T) {
+	value := bytes.Repeat([]byte{0xab}, 70000)
+	frame, err := wire.NewEncoder().AppendRequest(nil, &wire.Request{ID: 1, Op: wire.OpPut, Key: "k", Value: value, Perm: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := frame[wire.HeaderSize:]
+	d := wire.NewDecoder()
+	var req wire.Request
+	if err := d.Request(payload, &req); err != nil {
+		t.Fatal(err)
+	}
+	off := d.ValueOffset()
+	if off < 9 || !bytes.Equal(payload[off:off+len(value)], value) {
+		t.Errorf("ValueOffset = %d; want the start of the value in the payload", off)
+	}
+	if err := d.Request(mustFrame(t, &wire.Request{ID: 2, Op: wire.OpGet, Key: "k"}), &req); err != nil {
+		t.Fatal(err)
+	}
+	if off := d.ValueOffset(); off != -1 {
+		t.Errorf("ValueOffset after a get = %d; want -1", off)
+	}
+}
+
+func mustFrame(t *testing.T, r *wire.Request) []byte {
+	t.Helper()
+	b, err := wire.NewEncoder().AppendRequest(nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b[wire.HeaderSize:]
+}

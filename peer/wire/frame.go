@@ -106,16 +106,22 @@ func (fr *FrameReader) HasFrame() bool {
 	return n > 0 && n <= int64(fr.max) && HeaderSize+n <= int64(b)
 }
 
-// readGrowing reads n bytes, growing the buffer only as bytes arrive.
+// readGrowing reads n bytes, growing the buffer only as bytes arrive: it
+// doubles from growStep until a quarter of the frame is in, then allocates
+// the whole frame once. A peer must send a quarter of what it announces to
+// make the reader hold all of it, and a large frame costs about 1.25 times
+// its size at the peak rather than twice or more.
 func readGrowing(r io.Reader, n int) ([]byte, error) {
 	buf := make([]byte, 0, min(n, growStep))
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
-			buf = append(buf[:cap(buf)], make([]byte, min(n-len(buf), max(growStep, len(buf))))...)[:len(buf)]
+			size := min(n, 2*cap(buf))
+			if len(buf) >= n/4 {
+				size = n
+			}
+			buf = append(make([]byte, 0, size), buf...)
 		}
-		// Never past n: append may round the capacity up, and the bytes
-		// after this frame belong to the next one.
-		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		m, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+m]
 		if err != nil && len(buf) < n {
 			return nil, unexpected(err)
