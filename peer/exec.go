@@ -114,6 +114,10 @@ func (p *Peer) executeErr(ctx context.Context, req *wire.Request, r *reply) erro
 	start := time.Now()
 	res, err := p.exec.jail.Run(ctx, pr.bin, &pr.spec)
 	<-p.exec.run
+	var ke *jail.KillError
+	if err != nil && !errors.As(err, &ke) && ctx.Err() == nil {
+		p.logger.Error("sandbox run failed", "lambda", req.Key, "error", err)
+	}
 	p.metrics.execBusy.Add(time.Since(start).Seconds())
 	p.metrics.execDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
@@ -133,7 +137,9 @@ func execError(err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
-	return errorf(wire.StatusExecFailed, "%v", err)
+	// Anything else is the sandbox's own trouble; its message may name the
+	// node's paths, so the client gets a summary and the log the detail.
+	return errorf(wire.StatusExecFailed, "sandbox error (see the node's log)")
 }
 
 // killLabel reduces a kill reason to a metric label ("timeout 30s" →
@@ -154,6 +160,7 @@ func validateExec(req *wire.Request) error {
 	if len(req.Deps) > maxExecDeps {
 		return errorf(wire.StatusBadRequest, "%d deps; at most %d", len(req.Deps), maxExecDeps)
 	}
+	var files []string
 	for _, d := range req.Deps {
 		if err := store.ValidateKey(d.Key); err != nil {
 			return fmt.Errorf("dep %q: %w", d.Key, err)
@@ -162,7 +169,11 @@ func validateExec(req *wire.Request) error {
 			if err := validateFileName(depName(d)); err != nil {
 				return fmt.Errorf("dep %q: %w", d.Key, err)
 			}
+			files = append(files, depName(d))
 		}
+	}
+	if err := checkFileClash(files); err != nil {
+		return err
 	}
 	if len(req.Outputs) > 0 && !req.Raw {
 		return errorf(wire.StatusBadRequest, "outputs are for raw mode; a runtime-mode lambda returns puts")
@@ -205,6 +216,26 @@ func validateFileName(name string) error {
 		return errorf(wire.StatusBadRequest, "file name %q is absolute", name)
 	case path.Clean(name) != name || name == "." || name == ".." || strings.HasPrefix(name, "../"):
 		return errorf(wire.StatusBadRequest, "file name %q is not a clean relative path", name)
+	}
+	return nil
+}
+
+// checkFileClash refuses file names that collide: the same name twice, or
+// a name that another one needs as a directory ("a" and "a/b").
+func checkFileClash(names []string) error {
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			return errorf(wire.StatusBadRequest, "file name %q given twice", n)
+		}
+		seen[n] = true
+	}
+	for _, n := range names {
+		for dir := path.Dir(n); dir != "."; dir = path.Dir(dir) {
+			if seen[dir] {
+				return errorf(wire.StatusBadRequest, "file name %q is also a directory of %q", dir, n)
+			}
+		}
 	}
 	return nil
 }
@@ -361,39 +392,27 @@ func nonNil(b []byte) []byte {
 }
 
 // storePuts checks the lambda's puts against the limits and stores them
-// concurrently, so they share group commits.
+// in one transaction, all or nothing, so a failed execution leaves no
+// partial writes on this node.
 func (p *Peer) storePuts(ctx context.Context, puts []lambda.Put) error {
 	if len(puts) > maxExecPuts {
 		return errorf(wire.StatusExecFailed, "%d puts; at most %d", len(puts), maxExecPuts)
 	}
 	var total int64
-	for _, pt := range puts {
+	items := make([]store.Item, len(puts))
+	for i, pt := range puts {
 		total += int64(len(pt.Value))
-		if err := store.ValidateKey(pt.Key); err != nil {
-			return errorf(wire.StatusExecFailed, "put %q: %v", pt.Key, err)
-		}
+		items[i] = store.Item{Key: pt.Key, Value: pt.Value, Perm: store.Perm(pt.Perm)}
 	}
 	if total > maxExecPutBytes {
 		return errorf(wire.StatusExecFailed, "puts total %d bytes; at most %d", total, maxExecPutBytes)
 	}
-	errs := make(chan error, len(puts))
-	for _, pt := range puts {
-		go func() {
-			_, err := p.store.Put(ctx, pt.Key, pt.Value, store.Perm(pt.Perm))
-			if err != nil {
-				err = errorf(statusOf(err), "put %q: %v", pt.Key, err)
-			}
-			errs <- err
-		}()
-	}
-	var all []error
-	for range puts {
-		if err := <-errs; err != nil {
-			all = append(all, err)
+	if _, err := p.store.PutMany(ctx, items); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrClosed) {
+			return err
 		}
-	}
-	if len(all) > 0 {
-		return all[0]
+		// A lambda whose puts break the rules has failed; nothing is stored.
+		return errorf(wire.StatusExecFailed, "puts refused, none stored: %v", err)
 	}
 	return nil
 }

@@ -122,7 +122,6 @@ type hostileNode struct {
 	mu       sync.Mutex             // guards the fields below
 	victims  map[string]client.Item // keys that must not change
 	legit    map[string]string      // keys the suite stores on purpose
-	mayStore map[string]bool        // keys a failed execution may have stored
 	absent   map[string]bool        // keys that must never exist
 	noFiles  map[string]bool        // paths that must never exist
 	outcomes []string               // one line per case, for the log
@@ -298,13 +297,12 @@ func (s *uidSniffer) get() (int, int) {
 func newHostileNode(t *testing.T, mod func(*jail.Config)) *hostileNode {
 	t.Helper()
 	e := &hostileNode{
-		nonce:    fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()),
-		uids:     &uidSniffer{},
-		victims:  make(map[string]client.Item),
-		legit:    make(map[string]string),
-		mayStore: make(map[string]bool),
-		absent:   make(map[string]bool),
-		noFiles:  make(map[string]bool),
+		nonce:   fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()),
+		uids:    &uidSniffer{},
+		victims: make(map[string]client.Item),
+		legit:   make(map[string]string),
+		absent:  make(map[string]bool),
+		noFiles: make(map[string]bool),
 	}
 	e.secret = "SECRET-" + e.nonce
 	e.marker = "MARKER-" + e.nonce
@@ -433,21 +431,20 @@ func (e *hostileNode) store(t *testing.T, bins map[string]string) {
 
 // nodeCase is one attack through the node.
 type nodeCase struct {
-	name     string
-	prog     string // the lambda is hostile/<prog>
-	runtime  bool   // runtime mode (default: raw)
-	args     []string
-	deps     []client.Dep
-	outs     []client.Output
-	timeout  time.Duration
-	want     []error  // what errors.Is must match (any of); nil: ErrExecFailed
-	reason   string   // what the node's message must contain; "" for a normal exit
-	anyOf    []string // instead of reason: acceptable reasons, "" for a normal exit
-	check    func(t *testing.T, res *client.ExecResult)
-	absent   []string          // keys that must not exist afterwards
-	stores   map[string]string // keys (and values) it stores
-	mayStore []string          // keys it may store although it fails
-	noFiles  []string          // paths that must not exist afterwards
+	name    string
+	prog    string // the lambda is hostile/<prog>
+	runtime bool   // runtime mode (default: raw)
+	args    []string
+	deps    []client.Dep
+	outs    []client.Output
+	timeout time.Duration
+	want    []error  // what errors.Is must match (any of); nil: ErrExecFailed
+	reason  string   // what the node's message must contain; "" for a normal exit
+	anyOf   []string // instead of reason: acceptable reasons, "" for a normal exit
+	check   func(t *testing.T, res *client.ExecResult)
+	absent  []string          // keys that must not exist afterwards
+	stores  map[string]string // keys (and values) it stores
+	noFiles []string          // paths that must not exist afterwards
 }
 
 // hostileIn is the benign file dependency some cases get.
@@ -557,7 +554,7 @@ func (e *hostileNode) cases() []nodeCase {
 			want: putRefused, anyOf: []string{"hostile/danger"}},
 		{name: "put-mixed", prog: "badresp", runtime: true,
 			args: []string{"put", "legit/partial", "partial", "1", "victim/immutable", "changed", "1"},
-			want: putRefused, anyOf: []string{"victim/immutable"}, mayStore: []string{"legit/partial"}},
+			want: putRefused, anyOf: []string{"victim/immutable"}, absent: []string{"legit/partial"}},
 		{name: "too-many-puts", prog: "badresp", runtime: true, args: []string{"many", "10001"},
 			reason: "10001 puts", absent: []string{"never/many/0", "never/many/10000"}},
 		{name: "put-control", prog: "badresp", runtime: true, args: []string{"put", "legit/put", "ok", "1"},
@@ -680,9 +677,6 @@ func (e *hostileNode) run(t *testing.T, c nodeCase) {
 	for k, v := range c.stores {
 		e.legit[k] = v
 	}
-	for _, k := range c.mayStore {
-		e.mayStore[k] = true
-	}
 	e.mu.Unlock()
 	if testing.Verbose() && res != nil {
 		t.Logf("output: %.2000s\nstderr: %.500s", res.Output, res.Stderr)
@@ -705,8 +699,8 @@ func (e *hostileNode) run(t *testing.T, c nodeCase) {
 }
 
 // putRefused is how a put or output that a client put could not make
-// fails an execution: READ_ONLY as for the client, or EXEC_FAILED.
-var putRefused = []error{client.ErrReadOnly, client.ErrExecFailed}
+// fails the execution, and none of its puts is stored.
+var putRefused = []error{client.ErrExecFailed}
 
 // verdictOK reports whether err (with the node's message msg) is what c
 // expects.
@@ -810,6 +804,9 @@ func (e *hostileNode) testBadNames(t *testing.T) {
 		{"output .", hostileIn, out("."), true},
 		{"output perm x only", hostileIn, []client.Output{good, {File: "out.txt", Key: "never/names/bad", Perm: uint8(client.PermX)}}, true},
 		{"outputs in runtime mode", hostileIn, []client.Output{good}, false},
+		{"dep name twice", []client.Dep{dep("a"), dep("a")}, nil, true},
+		{"dep name a and a/b", []client.Dep{dep("a"), dep("a/b")}, nil, true},
+		{"dep name a/b and a", []client.Dep{dep("a/b/c"), dep("a")}, nil, true},
 	}
 	before := e.execCounters(t)
 	for _, tt := range tests {
@@ -921,15 +918,6 @@ func (e *hostileNode) checkAfter(t *testing.T, keysBefore int64, dataBefore []st
 		e.checkAbsent(t, k)
 	}
 	wantKeys := keysBefore + int64(len(e.legit))
-	for k := range e.mayStore {
-		// The other puts of a failed execution may be stored: puts are not
-		// all-or-nothing. They are the lambda's own puts, allowed by the
-		// same rules as a client's.
-		if _, err := e.c.Get(ctx, k); err == nil {
-			t.Logf("%s was stored although its execution failed (puts are not all-or-nothing)", k)
-			wantKeys++
-		}
-	}
 	if n := e.keys(t); n != wantKeys {
 		t.Errorf("%d keys after the suite; want %d (%d before + the legitimate ones)", n, wantKeys, keysBefore)
 	}

@@ -36,6 +36,7 @@ const (
 	opPut opKind = iota
 	opDelete
 	opDeleteSlot
+	opPutMany
 )
 
 // op is one queued write. The committer sends exactly one result on done.
@@ -46,7 +47,18 @@ type op struct {
 	rec   []byte      // opPut: the record; the committer fills its offset in
 	force bool        // opDelete: delete an immutable key too
 	slot  uint16      // opDeleteSlot
+	keys  [][]byte    // opPutMany: bbolt keys
+	recs  [][]byte    // opPutMany: records, one per key
 	done  chan result // buffered, capacity 1
+}
+
+// size is the bytes of records o carries, for the batch byte bound.
+func (o *op) size() int64 {
+	n := int64(len(o.rec))
+	for _, r := range o.recs {
+		n += int64(len(r))
+	}
+	return n
 }
 
 type result struct {
@@ -133,13 +145,13 @@ func (s *Store) collect(batch []*op, prev int) []*op {
 func (s *Store) fill(batch []*op) []*op {
 	var size int64
 	for _, o := range batch {
-		size += int64(len(o.rec))
+		size += o.size()
 	}
 	for len(batch) < s.opts.MaxBatchOps && size < s.opts.MaxBatchBytes {
 		select {
 		case o := <-s.ops:
 			batch = append(batch, o)
-			size += int64(len(o.rec))
+			size += o.size()
 		default:
 			return batch
 		}
@@ -242,6 +254,8 @@ func (w *writer) apply(o *op) (result, error) {
 		return w.delete(o.key, o.force)
 	case opDeleteSlot:
 		return w.deleteSlot(o.slot)
+	case opPutMany:
+		return w.putMany(o.keys, o.recs)
 	}
 	panic(fmt.Sprintf("store: unknown op kind %d", o.kind))
 }
@@ -315,6 +329,36 @@ func (w *writer) deleteSlot(slot uint16) (result, error) {
 }
 
 // wrote takes the next offset for a put or delete just applied.
+// putMany writes every record or none: it first checks each against the
+// immutability rule, then writes them all.
+func (w *writer) putMany(keys, recs [][]byte) (result, error) {
+	for i, key := range keys {
+		old := w.data.Get(key)
+		if old == nil {
+			continue
+		}
+		r, err := decodeRecord(old)
+		if err != nil {
+			return w.reject(err), nil
+		}
+		rec := recs[i]
+		if !r.perm.Writable() && (r.perm != Perm(rec[0]) || !bytes.Equal(r.value, rec[recordHeaderLen:])) {
+			return w.reject(fmt.Errorf("key %q: %w", key[slotPrefixLen:], ErrReadOnly)), nil
+		}
+	}
+	var last result
+	for i, key := range keys {
+		res, err := w.put(key, recs[i])
+		if err != nil || res.err != nil {
+			// Checked above: only bbolt can fail here, and that fails the
+			// whole transaction.
+			return res, err
+		}
+		last.offset = max(last.offset, res.offset)
+	}
+	return last, nil
+}
+
 func (w *writer) wrote() result {
 	w.c.offset++
 	w.dirty = true

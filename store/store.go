@@ -192,6 +192,46 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, perm Perm) (o
 	return r.offset, r.err
 }
 
+// Item is one key of a PutMany.
+type Item struct {
+	Key   string
+	Value []byte
+	Perm  Perm
+}
+
+// PutMany stores items in one transaction, all or nothing: if any of them
+// breaks a rule (ErrReadOnly, a bad key or permission, a duplicate key),
+// none is stored. It returns the highest offset written (or repeated, for
+// identical puts of immutable keys).
+func (s *Store) PutMany(ctx context.Context, items []Item) (offset uint64, err error) {
+	if len(items) == 0 {
+		return s.Offset(), nil
+	}
+	o := &op{kind: opPutMany, keys: make([][]byte, len(items)), recs: make([][]byte, len(items))}
+	seen := make(map[string]bool, len(items))
+	for i, it := range items {
+		if err := ValidateKey(it.Key); err != nil {
+			return 0, err
+		}
+		if err := it.Perm.Validate(); err != nil {
+			return 0, fmt.Errorf("key %q: %w", it.Key, err)
+		}
+		if int64(len(it.Value)) > s.opts.MaxValueSize {
+			return 0, fmt.Errorf("key %q: %w: %d bytes, limit %d", it.Key, ErrValueTooLarge, len(it.Value), s.opts.MaxValueSize)
+		}
+		if seen[it.Key] {
+			return 0, fmt.Errorf("%w: key %q given twice", ErrBadKey, it.Key)
+		}
+		seen[it.Key] = true
+		o.keys[i], o.recs[i] = dbKey(it.Key), newRecord(it.Value, it.Perm)
+	}
+	if err := s.admit(ctx); err != nil {
+		return 0, err
+	}
+	r := s.submit(ctx, o)
+	return r.offset, r.err
+}
+
 // HeaderRoom is how many bytes PutBuffer needs in front of a value.
 const HeaderRoom = recordHeaderLen
 

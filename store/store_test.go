@@ -510,3 +510,42 @@ func TestStore_PutBuffer(t *testing.T) {
 		t.Errorf("PutBuffer without header room succeeded")
 	}
 }
+
+func TestStore_PutMany_allOrNothing(t *testing.T) {
+	s, _ := openTestStore(t, nil)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "imm", []byte("v1"), store.PermR); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Offset()
+	_, err := s.PutMany(ctx, []store.Item{
+		{Key: "new1", Value: []byte("a"), Perm: store.PermR},
+		{Key: "imm", Value: []byte("v2"), Perm: store.PermR},
+		{Key: "new2", Value: []byte("b"), Perm: store.PermR | store.PermW},
+	})
+	if !errors.Is(err, store.ErrReadOnly) || !strings.Contains(err.Error(), `"imm"`) {
+		t.Fatalf("PutMany with a conflict = %v; want ErrReadOnly naming imm", err)
+	}
+	for _, k := range []string{"new1", "new2"} {
+		if _, _, err := s.Get(k); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s after a refused PutMany: %v; want not found", k, err)
+		}
+	}
+	if s.Offset() != before {
+		t.Errorf("offset moved from %d to %d on a refused PutMany", before, s.Offset())
+	}
+	off, err := s.PutMany(ctx, []store.Item{
+		{Key: "new1", Value: []byte("a"), Perm: store.PermR},
+		{Key: "imm", Value: []byte("v1"), Perm: store.PermR}, // identical repeat
+		{Key: "new2", Value: []byte("b"), Perm: store.PermR | store.PermW},
+	})
+	if err != nil || off != before+2 {
+		t.Fatalf("PutMany = %d, %v; want offset %d", off, err, before+2)
+	}
+	if v, _, _ := s.Get("new2"); string(v) != "b" {
+		t.Errorf("new2 = %q; want b", v)
+	}
+	if _, err := s.PutMany(ctx, []store.Item{{Key: "d", Value: nil, Perm: store.PermR}, {Key: "d", Perm: store.PermR}}); !errors.Is(err, store.ErrBadKey) {
+		t.Errorf("duplicate keys: %v; want ErrBadKey", err)
+	}
+}
