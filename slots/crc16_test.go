@@ -1,6 +1,9 @@
 package slots
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // Values from Redis Cluster (CLUSTER KEYSLOT) and its specification.
 func TestKeySlot_redisCompatible(t *testing.T) {
@@ -27,5 +30,15 @@ func TestKeySlot_redisCompatible(t *testing.T) {
 	}
 	if got := CRC16([]byte("123456789")); got != 0x31C3 {
 		t.Errorf("CRC16(123456789) = %#x; want 0x31c3", got)
+	}
+}
+
+func BenchmarkKeySlot(b *testing.B) {
+	for _, key := range []string{"user:1000:profile", "{user1000}.following", "a-somewhat-longer-key-of-about-forty-bytes"} {
+		b.Run(fmt.Sprintf("len%d", len(key)), func(b *testing.B) {
+			for b.Loop() {
+				KeySlot(key)
+			}
+		})
 	}
 }
