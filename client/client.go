@@ -45,6 +45,10 @@ type Config struct {
 	// ReadFromReplicas lets gets, stats and executions be served by a
 	// replica of the key's slot (eventually consistent).
 	ReadFromReplicas bool
+
+	// Placement chooses where executions run when ExecOptions names no
+	// node. Nil means MostBytes.
+	Placement Placement
 }
 
 func (c Config) withDefaults() Config {
@@ -59,6 +63,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRetries == 0 {
 		c.MaxRetries = 8
+	}
+	if c.Placement == nil {
+		c.Placement = MostBytes
 	}
 	return c
 }
@@ -76,6 +83,8 @@ type Client struct {
 	closed  bool                 // guarded by mu
 
 	refreshMu sync.Mutex // one topology refresh at a time
+
+	known *knowledge // object sizes, recent fetches, executions in flight
 }
 
 // dialCall lets concurrent requests to one node share a dial.
@@ -94,6 +103,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:     cfg.withDefaults(),
 		conns:   make(map[string]*nodeConn),
 		dialing: make(map[string]*dialCall),
+		known:   newKnowledge(),
 	}
 	if err := c.Refresh(ctx); err != nil {
 		c.Close()
@@ -256,17 +266,19 @@ type routeTable struct {
 	top   *wire.Topology
 	slot  [slots.NumSlots]uint16 // index into addrs; 0 means no master
 	addrs []string               // addrs[0] is ""
+	ids   []string               // node ids, parallel to addrs
 	byID  map[string]string      // node id → client address
 }
 
 func newRouteTable(top *wire.Topology) *routeTable {
-	rt := &routeTable{top: top, addrs: []string{""}, byID: make(map[string]string, len(top.Nodes))}
+	rt := &routeTable{top: top, addrs: []string{""}, ids: []string{""}, byID: make(map[string]string, len(top.Nodes))}
 	index := make(map[string]uint16, len(top.Nodes))
 	for _, n := range top.Nodes {
 		rt.byID[n.ID] = n.Addr
 		if _, ok := index[n.ID]; !ok && len(rt.addrs) < 1<<16 {
 			index[n.ID] = uint16(len(rt.addrs))
 			rt.addrs = append(rt.addrs, n.Addr)
+			rt.ids = append(rt.ids, n.ID)
 		}
 	}
 	for _, r := range top.Slots {
@@ -276,6 +288,11 @@ func newRouteTable(top *wire.Topology) *routeTable {
 		}
 	}
 	return rt
+}
+
+// ownerID returns the id of the master of key's slot, or "".
+func (rt *routeTable) ownerID(key string) string {
+	return rt.ids[rt.slot[slots.KeySlot(key)]]
 }
 
 // addrFor returns the node to send a request about key to.

@@ -21,7 +21,9 @@ type call struct {
 	resp wire.Response
 	err  error // a connection error; the node's status is in resp
 	sent bool  // handed to the socket (set under the conn's mu)
-	done chan struct{}
+	// onDone, if set, runs once the call is answered or failed.
+	onDone func()
+	done   chan struct{}
 }
 
 // errConn marks errors of the connection rather than answers of the node.
@@ -119,6 +121,9 @@ func (c *nodeConn) startCalls(ctx context.Context, calls ...*call) {
 		for _, cl := range calls {
 			cl.err = err
 			close(cl.done)
+			if cl.onDone != nil {
+				cl.onDone()
+			}
 		}
 		return
 	}
@@ -181,6 +186,9 @@ func (c *nodeConn) finish(id uint64, resp *wire.Response, err error) {
 	}
 	cl.err = err
 	close(cl.done)
+	if cl.onDone != nil {
+		cl.onDone()
+	}
 }
 
 func (c *nodeConn) brokenErr() error {
@@ -215,6 +223,9 @@ func (c *nodeConn) fail(err error) {
 	for _, cl := range pending {
 		cl.err = c.err
 		close(cl.done)
+		if cl.onDone != nil {
+			cl.onDone()
+		}
 	}
 }
 

@@ -238,7 +238,10 @@ func (c *Client) Get(ctx context.Context, key string) ([]byte, error) {
 // GetAsync sends a get and returns at once.
 func (c *Client) GetAsync(ctx context.Context, key string) *Future[[]byte] {
 	req := wire.Request{Op: wire.OpGet, Key: key, ReplicaOK: c.cfg.ReadFromReplicas}
-	return goFuture(c, ctx, req, "", respValue)
+	return goFuture(c, ctx, req, "", func(r *wire.Response) []byte {
+		c.known.setSize(key, int64(len(r.Value)))
+		return r.Value
+	})
 }
 
 func respValue(r *wire.Response) []byte  { return r.Value }
@@ -280,7 +283,11 @@ func (c *Client) PutAsync(ctx context.Context, key string, value []byte, opts ..
 	for _, o := range opts {
 		o(&req)
 	}
-	return goFuture(c, ctx, req, "", respOffset)
+	size := int64(len(value))
+	return goFuture(c, ctx, req, "", func(r *wire.Response) uint64 {
+		c.known.setSize(key, size)
+		return r.Offset
+	})
 }
 
 // Delete removes key. Without force, deleting an immutable key fails with
@@ -314,6 +321,9 @@ func (c *Client) Stat(ctx context.Context, keys ...string) ([]KeyInfo, error) {
 		}
 		for j, i := range idx {
 			out[i] = resp.Stats[j]
+			if out[i].Found {
+				c.known.setSize(out[i].Key, out[i].Size)
+			}
 		}
 	}
 	return out, nil
@@ -334,9 +344,12 @@ type ExecOptions struct {
 	Timeout time.Duration // wall-clock limit; zero means the node's default
 
 	// Node runs the lambda on this node, given by id or client address.
-	// If blank, it runs on the owner of the first dependency, or of the
-	// lambda's key when it has none.
+	// If blank, Placement chooses.
 	Node string
+
+	// Placement chooses the node when Node is blank. Nil means the
+	// client's Config.Placement.
+	Placement Placement
 }
 
 // ExecResult is what an execution returned.
@@ -363,12 +376,46 @@ func (c *Client) ExecAsync(ctx context.Context, key string, opts ExecOptions) *F
 		ReplicaOK: c.cfg.ReadFromReplicas,
 	}
 	node := c.resolveNode(opts.Node)
-	if node == "" && len(opts.Deps) > 0 {
-		node = c.addrFor(opts.Deps[0].Key)
+	if node == "" {
+		node = c.place(key, opts)
 	}
-	return goFuture(c, ctx, req, node, func(r *wire.Response) *ExecResult {
+	deps := opts.Deps
+	f := &Future[*ExecResult]{conv: func(r *wire.Response) *ExecResult {
+		c.known.ranAt(r.ExecNode, deps)
 		return &ExecResult{ReturnCode: r.ReturnCode, Output: r.Output, Puts: r.Puts, Node: r.ExecNode, Stderr: r.Stderr}
-	})
+	}}
+	f.p.req = req
+	f.p.prepare(c, ctx, node)
+	c.known.addInflight(node, 1)
+	f.p.own.onDone = func() { c.known.addInflight(node, -1) }
+	f.p.send(&f.p.own)
+	if f.p.cl != &f.p.own {
+		c.known.addInflight(node, -1) // never sent
+	}
+	return f
+}
+
+// place picks the node for an execution with the configured placement.
+func (c *Client) place(key string, opts ExecOptions) string {
+	pl := opts.Placement
+	if pl == nil {
+		pl = c.cfg.Placement
+	}
+	rt := c.routes.Load()
+	deps := opts.Deps
+	if len(deps) == 0 {
+		// With nothing to read, the lambda's own binary is the data.
+		deps = []Dep{{Key: key}}
+	}
+	pc := c.known.context(rt, rt.ownerID, deps)
+	if len(pc.Nodes) == 0 {
+		return c.addrFor(key)
+	}
+	i := pl.Place(pc)
+	if i < 0 || i >= len(pc.Nodes) {
+		i = 0
+	}
+	return pc.Nodes[i].Addr
 }
 
 // resolveNode turns a node id into its client address; an address (or

@@ -243,6 +243,7 @@ func (p *Peer) selfInfo() wire.NodeInfo {
 		Version:     p.cfg.Version,
 		Offset:      p.store.Offset(),
 		Executors:   p.cfg.Executors,
+		Pipeline:    p.cfg.Pipeline,
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -103,12 +102,13 @@ func (f *execFlags) options() (client.ExecOptions, error) {
 	if f.timeout < 0 {
 		return opts, fmt.Errorf("--timeout %s: must not be negative", f.timeout)
 	}
-	if f.placement != "" && !slices.Contains(placements, f.placement) {
-		return opts, fmt.Errorf("--placement %q: want one of %s", f.placement, strings.Join(placements, ", "))
+	if f.placement != "" {
+		p, err := client.PlacementByName(f.placement)
+		if err != nil {
+			return opts, fmt.Errorf("--placement: %w", err)
+		}
+		opts.Placement = p
 	}
-	// The client places an execution on the owner of its first dependency;
-	// the heuristics of DESIGN §7 arrive with the cluster, and until the
-	// client takes a placement option --placement is only validated.
 	for _, s := range f.deps {
 		d, err := parseDep(s)
 		if err != nil {

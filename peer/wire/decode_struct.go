@@ -167,6 +167,9 @@ func (d *Decoder) nodeMoreField(k []byte, v *NodeInfo) (err error) {
 	case "executors":
 		i, err = d.r.int(math.MinInt, math.MaxInt)
 		v.Executors = int(i)
+	case "pipeline":
+		i, err = d.r.int(math.MinInt, math.MaxInt)
+		v.Pipeline = int(i)
 	default:
 		err = d.r.skip()
 	}

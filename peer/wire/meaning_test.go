@@ -101,6 +101,7 @@ type jsonNode struct {
 	Version     string `json:"version,omitempty"`
 	Offset      uint64 `json:"offset,omitempty"`
 	Executors   int    `json:"executors,omitempty"`
+	Pipeline    int    `json:"pipeline,omitempty"`
 }
 
 type jsonSlotRange struct {

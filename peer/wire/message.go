@@ -110,7 +110,8 @@ type NodeInfo struct {
 	Slots       int    `msgpack:"slots"` // how many slots it masters
 	Version     string `msgpack:"version,omitempty"`
 	Offset      uint64 `msgpack:"offset,omitempty"` // last write offset it holds
-	Executors   int    `msgpack:"executors,omitempty"`
+	Executors   int    `msgpack:"executors,omitempty"` // lambdas it runs at once; 0: it stores only
+	Pipeline    int    `msgpack:"pipeline,omitempty"`  // executions it admits beyond Executors before BUSY
 }
 
 // SlotRange assigns the slots Start..End (inclusive) to a master.
