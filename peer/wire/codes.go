@@ -21,10 +21,16 @@ const (
 	OpStat     Op = 6
 	OpExecute  Op = 7
 	OpTopology Op = 8
-	opEnd      Op = 9 // one past the last op
+	// OpMigrate asks the master of a range of slots to copy them to another
+	// node (coordinator to node).
+	OpMigrate Op = 9
+	// OpImport carries copied records of one slot to its new master (node
+	// to node).
+	OpImport Op = 10
+	opEnd    Op = 11 // one past the last op
 )
 
-var opNames = [...]string{"invalid", "hello", "ping", "get", "put", "delete", "stat", "execute", "topology"}
+var opNames = [...]string{"invalid", "hello", "ping", "get", "put", "delete", "stat", "execute", "topology", "migrate", "import"}
 
 // String returns the op's lower-case name, such as "get".
 func (o Op) String() string {

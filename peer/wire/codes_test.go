@@ -23,6 +23,8 @@ func TestOp_numbersAreFixed(t *testing.T) {
 		{wire.OpStat, 6, "stat"},
 		{wire.OpExecute, 7, "execute"},
 		{wire.OpTopology, 8, "topology"},
+		{wire.OpMigrate, 9, "migrate"},
+		{wire.OpImport, 10, "import"},
 	}
 	for _, tt := range tests {
 		if uint8(tt.op) != tt.num || tt.op.String() != tt.name {
@@ -32,7 +34,7 @@ func TestOp_numbersAreFixed(t *testing.T) {
 			t.Errorf("%s.Valid() = %v; want %v", tt.op, got, want)
 		}
 	}
-	if wire.Op(9).Valid() || wire.Op(255).Valid() {
+	if wire.Op(11).Valid() || wire.Op(255).Valid() {
 		t.Error("an op past the last is valid")
 	}
 	if got := wire.Op(200).String(); got != "op(200)" {

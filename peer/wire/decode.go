@@ -166,6 +166,20 @@ func (d *Decoder) execField(k []byte, r *Request) (err error) {
 		r.Timeout = time.Duration(ms) * time.Millisecond
 	case "replica_ok":
 		r.ReplicaOK, err = d.r.bool()
+	case "slot_start", "slot_end":
+		var i int64
+		i, err = d.r.int(0, maxSlot)
+		if string(k) == "slot_start" {
+			r.SlotStart = int(i)
+		} else {
+			r.SlotEnd = int(i)
+		}
+	case "target":
+		r.Target, err = d.r.str()
+	case "reset":
+		r.Reset, err = d.r.bool()
+	case "records":
+		r.Records, err = decodeList(d, (*Decoder).recordField)
 	default:
 		err = d.r.skip()
 	}

@@ -46,6 +46,25 @@ func decodeList[T any](d *Decoder, field func(d *Decoder, k []byte, v *T) error)
 	return out, nil
 }
 
+func (d *Decoder) recordField(k []byte, v *Record) (err error) {
+	switch string(k) {
+	case "key":
+		v.Key, err = d.r.str()
+	case "value":
+		v.Value, err = d.r.bytes()
+		if v.Value == nil && err == nil {
+			v.Value = []byte{}
+		}
+	case "perm":
+		var u uint64
+		u, err = d.r.uint(math.MaxUint8)
+		v.Perm = uint8(u)
+	default:
+		err = d.r.skip()
+	}
+	return err
+}
+
 func (d *Decoder) depField(k []byte, v *Dep) (err error) {
 	switch string(k) {
 	case "key":

@@ -234,7 +234,8 @@ func (e *Encoder) encodeRequest(r *Request) error {
 	n := 2 + nz(r.Key) + b2i(r.Value != nil) + nz(r.Perm) + nz(r.MinReplicas) +
 		nz(r.Force) + b2i(r.Keys != nil) + nz(r.Proto) + nz(r.Token) +
 		nz(r.Client) + b2i(r.Args != nil) + b2i(r.Deps != nil) +
-		b2i(r.Outputs != nil) + nz(r.Raw) + nz(r.Timeout) + nz(r.ReplicaOK)
+		b2i(r.Outputs != nil) + nz(r.Raw) + nz(r.Timeout) + nz(r.ReplicaOK) +
+		nz(r.SlotStart) + nz(r.SlotEnd) + nz(r.Target) + nz(r.Reset) + b2i(r.Records != nil)
 	f := fieldWriter{enc: e.enc}
 	if f.err = e.enc.EncodeMapLen(n); f.err != nil {
 		return f.err
@@ -266,10 +267,29 @@ func (e *Encoder) encodeRequest(r *Request) error {
 		f.str("client", r.Client)
 	}
 	e.encodeExec(&f, r)
+	e.encodeCluster(&f, r)
 	if r.Value != nil {
 		f.binHeader("value", len(r.Value))
 	}
 	return f.err
+}
+
+func (e *Encoder) encodeCluster(f *fieldWriter, r *Request) {
+	if r.SlotStart != 0 {
+		f.int("slot_start", int64(r.SlotStart))
+	}
+	if r.SlotEnd != 0 {
+		f.int("slot_end", int64(r.SlotEnd))
+	}
+	if r.Target != "" {
+		f.str("target", r.Target)
+	}
+	if r.Reset {
+		f.bool("reset", true)
+	}
+	if r.Records != nil {
+		f.value("records", r.Records)
+	}
 }
 
 func (e *Encoder) encodeExec(f *fieldWriter, r *Request) {

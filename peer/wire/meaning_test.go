@@ -34,7 +34,18 @@ type jsonRequest struct {
 	Raw         bool          `json:"raw,omitempty"`
 	TimeoutMS   int64         `json:"timeout_ms,omitempty"`
 	ReplicaOK   bool          `json:"replica_ok,omitempty"`
+	SlotStart   int           `json:"slot_start,omitempty"`
+	SlotEnd     int           `json:"slot_end,omitempty"`
+	Target      string        `json:"target,omitempty"`
+	Reset       bool          `json:"reset,omitempty"`
+	Records     *[]jsonRecord `json:"records,omitempty"`
 	Value       *hexBytes     `json:"value,omitempty"`
+}
+
+type jsonRecord struct {
+	Key   string   `json:"key"`
+	Value hexBytes `json:"value"`
+	Perm  uint8    `json:"perm"`
 }
 
 type jsonResponse struct {
@@ -243,6 +254,10 @@ func requestMeaning(r *wire.Request) *jsonRequest {
 		Outputs:   listPtr(convertList(r.Outputs, func(o wire.Output) jsonOutput { return jsonOutput(o) })),
 		Raw:       r.Raw,
 		TimeoutMS: r.Timeout.Milliseconds(), ReplicaOK: r.ReplicaOK, Value: bytesPtr(r.Value),
+		SlotStart: r.SlotStart, SlotEnd: r.SlotEnd, Target: r.Target, Reset: r.Reset,
+		Records: listPtr(convertList(r.Records, func(x wire.Record) jsonRecord {
+			return jsonRecord{Key: x.Key, Value: hexBytes(x.Value), Perm: x.Perm}
+		})),
 	}
 }
 
@@ -255,6 +270,10 @@ func (j *jsonRequest) request() *wire.Request {
 		Outputs: convertList(listOf(j.Outputs), func(o jsonOutput) wire.Output { return wire.Output(o) }),
 		Raw:     j.Raw, Timeout: time.Duration(j.TimeoutMS) * time.Millisecond,
 		ReplicaOK: j.ReplicaOK, Value: j.Value.bytes(),
+		SlotStart: j.SlotStart, SlotEnd: j.SlotEnd, Target: j.Target, Reset: j.Reset,
+		Records: convertList(listOf(j.Records), func(x jsonRecord) wire.Record {
+			return wire.Record{Key: x.Key, Value: append([]byte{}, x.Value...), Perm: x.Perm}
+		}),
 	}
 }
 

@@ -28,6 +28,20 @@ type Request struct {
 	Timeout time.Duration // execute: wall-clock limit; zero means the node's default; sent in ms
 
 	ReplicaOK bool // get, stat, execute: a replica may answer
+
+	SlotStart int      // migrate: first slot of the range; import: the slot
+	SlotEnd   int      // migrate: last slot of the range (inclusive)
+	Target    string   // migrate: id of the node to copy the slots to
+	Reset     bool     // import: drop what the receiver holds of the slot first
+	Records   []Record // import: the slot's records
+}
+
+// Record is one stored key with its value and permissions, as carried by
+// import.
+type Record struct {
+	Key   string `msgpack:"key"`
+	Value []byte `msgpack:"value"`
+	Perm  uint8  `msgpack:"perm"`
 }
 
 // Dep is a dependency of an execution: a key the node fetches before the

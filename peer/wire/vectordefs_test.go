@@ -100,6 +100,11 @@ func requestDefs() []vectorDef {
 				Raw:     true, Timeout: time.Minute, ReplicaOK: true}},
 		{name: "topology/request",
 			req: &wire.Request{ID: 50, Op: wire.OpTopology}},
+		{name: "migrate/request", note: "node to node: copy slots 100-199 to node-b",
+			req: &wire.Request{ID: 51, Op: wire.OpMigrate, SlotStart: 100, SlotEnd: 199, Target: "node-b"}},
+		{name: "import/request", note: "node to node: the first batch of slot 100, replacing what the receiver held",
+			req: &wire.Request{ID: 52, Op: wire.OpImport, SlotStart: 100, Reset: true,
+				Records: []wire.Record{{Key: "{a}1", Value: []byte("v1"), Perm: 3}, {Key: "{a}2", Value: []byte{}, Perm: 1}}}},
 		{name: "request/unknown-op", note: "op 200 is unknown: BAD_REQUEST, the connection stays open",
 			req: &wire.Request{ID: 60, Op: 200, Key: "k"}, err: "bad_op"},
 	}
