@@ -21,7 +21,7 @@ func startNode() (string, func()) {
 		log.Fatal(err)
 	}
 	cfg := peer.DefaultConfig()
-	cfg.DataDir, cfg.Port, cfg.HTTPPort, cfg.Executors = dir, 0, -1, -1
+	cfg.DataDir, cfg.Port, cfg.HTTPPort, cfg.GossipPort, cfg.Executors = dir, 0, -1, -1, -1
 	cfg.Logger = hclog.NewNullLogger()
 	p, err := peer.New(cfg)
 	if err != nil {

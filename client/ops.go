@@ -300,6 +300,19 @@ func (c *Client) Delete(ctx context.Context, key string, force bool) error {
 // Stat describes keys: whether each exists, its size, permissions, slot
 // and owner, in the order asked.
 func (c *Client) Stat(ctx context.Context, keys ...string) ([]KeyInfo, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := c.stat(ctx, keys)
+		if !errors.Is(err, ErrMoved) || attempt >= c.cfg.MaxRetries {
+			return out, err
+		}
+		// The keys were grouped by a stale table: learn the new one.
+		if err := c.Refresh(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *Client) stat(ctx context.Context, keys []string) ([]KeyInfo, error) {
 	byNode := make(map[string][]int)
 	for i, k := range keys {
 		a := c.addrFor(k)
@@ -428,4 +441,13 @@ func (c *Client) resolveNode(node string) string {
 		return a
 	}
 	return node
+}
+
+// Do sends req as it is to node (a client address), or to the master of
+// req.Key's slot when node is blank, and returns the node's answer; an
+// answer other than OK is also returned as a *StatusError. It follows
+// MOVED and TRYAGAIN like every request. It is the low-level form that
+// nodes use to talk to each other; applications use the typed methods.
+func (c *Client) Do(ctx context.Context, req *wire.Request, node string) (*wire.Response, error) {
+	return c.do(ctx, req, node)
 }

@@ -8,9 +8,17 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/lambdakv/lambdakv/election"
 	"github.com/lambdakv/lambdakv/jail"
+	"github.com/lambdakv/lambdakv/membership"
 	"github.com/lambdakv/lambdakv/peer/wire"
 	"github.com/lambdakv/lambdakv/store"
+)
+
+// Roles a node can have.
+const (
+	RoleMaster  = "master"
+	RoleCompute = "compute"
 )
 
 // Default ports.
@@ -44,6 +52,40 @@ type Config struct {
 
 	// Port is the client port. Zero picks a free port (see Addr).
 	Port int
+
+	// GossipPort is the membership (SWIM gossip) port. Zero picks a free
+	// port; negative disables gossip, making a lone node nobody can join.
+	GossipPort int
+
+	// Join lists gossip addresses (host[:port], default port 7371) of any
+	// running nodes to join. Empty means the node starts a cluster of its
+	// own and owns every slot.
+	Join []string
+
+	// EncryptKey, if not blank, encrypts gossip: base64 of 16, 24 or 32
+	// bytes, the same on every node.
+	EncryptKey string
+
+	// Role is "master" (owns slots; the default, also for "" and "auto")
+	// or "compute" (executes and caches, owns no slots).
+	Role string
+
+	// CacheBytes bounds the cache of immutable values fetched from other
+	// nodes, in bytes. Zero means 256 MiB; negative disables the cache.
+	CacheBytes int64
+
+	// Membership tunes gossip (failure detection timers, rejoin interval).
+	// Nil means membership.DefaultConfig(); its identity, addresses and
+	// seeds are always taken from this Config.
+	Membership *membership.Config
+
+	// Election tunes the coordinator election. Nil means
+	// election.DefaultConfig().
+	Election *election.Config
+
+	// RebalanceInterval is how often the coordinator checks the slot
+	// table against the live masters. Zero means 1s.
+	RebalanceInterval time.Duration
 
 	// HTTPPort serves /metrics, /v1/status and the status page. Zero picks a
 	// free port; negative disables HTTP.
@@ -118,9 +160,10 @@ type Config struct {
 // default ports on 127.0.0.1. DataDir must still be set.
 func DefaultConfig() *Config {
 	return &Config{
-		BindAddr: "127.0.0.1",
-		Port:     DefaultPort,
-		HTTPPort: DefaultHTTPPort,
+		BindAddr:   "127.0.0.1",
+		Port:       DefaultPort,
+		GossipPort: DefaultGossipPort,
+		HTTPPort:   DefaultHTTPPort,
 	}
 }
 
@@ -129,6 +172,15 @@ func (c *Config) withDefaults() *Config {
 	cc := *c
 	if cc.Cluster == "" {
 		cc.Cluster = "lkv"
+	}
+	if cc.Role == "" || cc.Role == "auto" {
+		cc.Role = RoleMaster
+	}
+	if cc.CacheBytes == 0 {
+		cc.CacheBytes = 256 << 20
+	}
+	if cc.RebalanceInterval == 0 {
+		cc.RebalanceInterval = time.Second
 	}
 	if cc.MaxValueSize == 0 {
 		cc.MaxValueSize = wire.DefaultMaxValue
@@ -202,6 +254,12 @@ func (c *Config) Validate() error {
 		return errors.New("config: MaxInflight, MaxConns and MaxConnBytes must be positive")
 	case (cc.TLSCertFile == "") != (cc.TLSKeyFile == ""):
 		return errors.New("config: TLSCertFile and TLSKeyFile must be set together")
+	case cc.GossipPort > 65535:
+		return fmt.Errorf("config: GossipPort %d out of range", cc.GossipPort)
+	case cc.Role != RoleMaster && cc.Role != RoleCompute:
+		return fmt.Errorf("config: Role %q: want master, compute or auto (replica comes with replication)", cc.Role)
+	case cc.GossipPort < 0 && len(cc.Join) > 0:
+		return errors.New("config: Join needs gossip (GossipPort is negative)")
 	case cc.Pipeline < 0:
 		return fmt.Errorf("config: Pipeline %d must not be negative", cc.Pipeline)
 	}

@@ -112,6 +112,9 @@ func (p *Peer) get(tx *store.ReadTx, req *wire.Request, r *reply) {
 		setError(r, err)
 		return
 	}
+	if !p.route(req.Key, r) {
+		return
+	}
 	v, perm, err := tx.Get(req.Key)
 	if err != nil {
 		setError(r, err)
@@ -133,6 +136,14 @@ func (p *Peer) handle(ctx context.Context, req *wire.Request, record []byte, r *
 		p.delete(ctx, req, r)
 	case wire.OpExecute:
 		p.execute(ctx, req, r)
+	case wire.OpMigrate:
+		if err := p.migrate(ctx, req); err != nil {
+			setError(r, err)
+		}
+	case wire.OpImport:
+		if err := p.importSlot(ctx, req); err != nil {
+			setError(r, err)
+		}
 	default:
 		r.resp.Status = wire.StatusBadRequest
 		r.resp.Error = fmt.Sprintf("op %s not served here", req.Op)
@@ -145,11 +156,20 @@ func (p *Peer) put(ctx context.Context, req *wire.Request, record []byte, r *rep
 		setError(r, err)
 		return
 	}
+	if !p.route(req.Key, r) {
+		return
+	}
 	if req.MinReplicas > 0 {
 		r.resp.Status = wire.StatusUnavailable
 		r.resp.Error = fmt.Sprintf("min_replicas %d: this node has no replicas", req.MinReplicas)
 		return
 	}
+	slot := int(slots.KeySlot(req.Key))
+	if !p.cl.gates.enter(slot) {
+		setError(r, errorf(wire.StatusTryAgain, "slot %d is moving to another node", slot))
+		return
+	}
+	defer p.cl.gates.exit(slot)
 	var off uint64
 	var err error
 	if record != nil {
@@ -169,10 +189,24 @@ func (p *Peer) delete(ctx context.Context, req *wire.Request, r *reply) {
 		setError(r, err)
 		return
 	}
+	if !p.route(req.Key, r) {
+		return
+	}
+	slot := int(slots.KeySlot(req.Key))
+	if !p.cl.gates.enter(slot) {
+		setError(r, errorf(wire.StatusTryAgain, "slot %d is moving to another node", slot))
+		return
+	}
+	defer p.cl.gates.exit(slot)
+	_, perm, _ := p.store.Stat(req.Key)
 	off, err := p.store.Delete(ctx, req.Key, req.Force)
 	if err != nil {
 		setError(r, err)
 		return
+	}
+	if req.Force && !perm.Writable() {
+		// Other nodes may cache this immutable value: tell them to drop it.
+		p.broadcastEvict(req.Key)
 	}
 	r.resp.Offset = off
 }
@@ -193,6 +227,9 @@ func (p *Peer) stat(req *wire.Request, r *reply) *reply {
 	for _, k := range req.Keys {
 		if err := store.ValidateKey(k); err != nil {
 			setError(r, err)
+			return r
+		}
+		if !p.route(k, r) {
 			return r
 		}
 	}
@@ -218,33 +255,6 @@ func (p *Peer) stat(req *wire.Request, r *reply) *reply {
 	}
 	r.resp.Stats = entries
 	return r
-}
-
-// topology describes this node as the owner of every slot. The cluster
-// replaces this with the gossiped table.
-func (p *Peer) topology() *wire.Topology {
-	return &wire.Topology{
-		Cluster: p.cfg.Cluster,
-		Epoch:   1,
-		Nodes:   []wire.NodeInfo{p.selfInfo()},
-		Slots:   []wire.SlotRange{{Start: 0, End: slots.NumSlots - 1, Master: p.id, Epoch: 1}},
-	}
-}
-
-func (p *Peer) selfInfo() wire.NodeInfo {
-	return wire.NodeInfo{
-		ID:          p.id,
-		Addr:        p.addr,
-		HTTPAddr:    p.httpAddr,
-		Role:        "master",
-		State:       "alive",
-		Coordinator: true,
-		Slots:       slots.NumSlots,
-		Version:     p.cfg.Version,
-		Offset:      p.store.Offset(),
-		Executors:   p.cfg.Executors,
-		Pipeline:    p.cfg.Pipeline,
-	}
 }
 
 // setError sets the status and message for err.

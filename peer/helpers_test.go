@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/lambdakv/lambdakv/client"
+	"github.com/lambdakv/lambdakv/membership"
 	"github.com/lambdakv/lambdakv/peer"
 	"github.com/lambdakv/lambdakv/peer/wire"
 	"github.com/lambdakv/lambdakv/store"
@@ -42,6 +43,8 @@ func testConfig(t testing.TB) *peer.Config {
 	cfg.NodeID = "node-0"
 	cfg.Port = 0
 	cfg.HTTPPort = 0
+	cfg.GossipPort = 0
+	cfg.Membership = membership.DefaultTestConfig()
 	cfg.Logger = testLogger(t)
 	cfg.Store = store.DefaultOptions()
 	cfg.Store.Sync = store.SyncNone

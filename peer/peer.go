@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -32,9 +33,14 @@ type Peer struct {
 	addr     string // advertised client address, host:port
 	httpAddr string
 
-	store   *store.Store
-	exec    *executor // nil when the node runs no lambdas
-	metrics *metrics
+	store *store.Store
+	exec  *executor // nil when the node runs no lambdas
+	cl    cluster
+	out   movesOut // slots copied to other nodes, waiting for their flip
+
+	coordinating atomic.Bool // a coordinator round is running
+	leaving      atomic.Bool // Leave was called: hand the slots away
+	metrics      *metrics
 
 	ln      net.Listener
 	httpLn  net.Listener
@@ -49,6 +55,11 @@ type Peer struct {
 	// Shutdown gives up waiting.
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// stopCtx ends when Shutdown begins; background work (slot moves)
+	// runs under it.
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
 
 	wg           sync.WaitGroup
 	shutdownLock sync.Mutex
@@ -66,7 +77,10 @@ func New(cfg *Config) (*Peer, error) {
 	}
 	c := cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
+	stopCtx, stopCancel := context.WithCancel(ctx)
 	p := &Peer{
+		stopCtx:    stopCtx,
+		stopCancel: stopCancel,
 		cfg:        c,
 		logger:     c.Logger,
 		bigFrames:  semaphore.NewWeighted(c.MaxPendingBytes),
@@ -121,11 +135,15 @@ func (p *Peer) Start(ctx context.Context) (err error) {
 	if err := p.listen(); err != nil {
 		return err
 	}
+	// Bound, so it can serve: only now announce it to the cluster.
+	if err := p.startCluster(ctx); err != nil {
+		return err
+	}
 	p.goFunc(p.acceptLoop)
 	if p.httpLn != nil {
 		p.goFunc(p.serveHTTP)
 	}
-	p.logger.Info("serving", "addr", p.addr, "http", p.httpAddr, "executors", p.cfg.Executors)
+	p.logger.Info("serving", "addr", p.addr, "http", p.httpAddr, "gossip", p.GossipAddr(), "executors", p.cfg.Executors)
 	return nil
 }
 
@@ -206,14 +224,45 @@ func (p *Peer) Addr() string { return p.addr }
 // HTTPAddr returns the HTTP address, or "" when HTTP is disabled.
 func (p *Peer) HTTPAddr() string { return p.httpAddr }
 
+// GossipAddr returns the address other nodes join through, or "" when
+// gossip is disabled.
+func (p *Peer) GossipAddr() string {
+	if p.cl.ml == nil {
+		return ""
+	}
+	return p.cl.ml.LocalAddr()
+}
+
 // ShutdownCh is closed when Shutdown begins.
 func (p *Peer) ShutdownCh() <-chan struct{} { return p.shutdownCh }
 
-// Leave announces that the node is leaving. A single node has nobody to
-// tell; in a cluster it hands its slots away first.
+// Leave hands this node's slots to the other masters, with their data,
+// then announces that it leaves the cluster. It waits for the handover
+// until ctx ends; a node that is the last master keeps its slots. After
+// Leave, call Shutdown.
 func (p *Peer) Leave(ctx context.Context) error {
-	p.logger.Info("leaving")
-	return nil
+	if p.cl.ml == nil {
+		return nil
+	}
+	p.logger.Info("leaving: handing slots over")
+	p.leaving.Store(true)
+	meta := p.meta()
+	meta.Tags["leaving"] = "1"
+	if err := p.cl.ml.UpdateMeta(ctx, meta); err != nil {
+		p.logger.Warn("could not announce leaving", "error", err)
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for p.cl.table.Load().SlotsOf(p.id) > 0 && len(p.activeMasters()) > 0 {
+		select {
+		case <-tick.C:
+			p.dropMovedSlots()
+		case <-ctx.Done():
+			p.logger.Warn("leaving before every slot was handed over", "slots", p.cl.table.Load().SlotsOf(p.id))
+			return p.cl.ml.Leave(context.Background())
+		}
+	}
+	return p.cl.ml.Leave(ctx)
 }
 
 // Shutdown stops serving: it closes the listeners, stops reading requests,
@@ -237,6 +286,7 @@ func (p *Peer) stopLocked(ctx context.Context) error {
 		defer cancel()
 	}
 	close(p.shutdownCh)
+	p.stopCancel()
 	if p.ln != nil {
 		p.ln.Close()
 	}
@@ -259,6 +309,7 @@ func (p *Peer) stopLocked(ctx context.Context) error {
 		<-done
 	}
 	p.cancel()
+	errs = append(errs, p.stopCluster(context.Background()))
 	if p.exec != nil {
 		errs = append(errs, p.exec.shutdown(context.Background()))
 	}

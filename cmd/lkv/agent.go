@@ -163,7 +163,11 @@ func (a *app) printBanner(p *peer.Peer, ac *agentConfig, tempDir string) {
 	} else {
 		fmt.Fprintln(w, "  http:     disabled")
 	}
-	fmt.Fprintln(w, "  gossip:   not available in this build (single node)")
+	if g := p.GossipAddr(); g != "" {
+		fmt.Fprintf(w, "  gossip:   %s (cluster %s)\n", g, ac.Cluster)
+	} else {
+		fmt.Fprintln(w, "  gossip:   off")
+	}
 	if len(ac.Join) > 0 {
 		fmt.Fprintf(w, "  join:     %s NOT joined: clustering is not available in this build\n", strings.Join(ac.Join, ","))
 	}
@@ -176,15 +180,10 @@ func (a *app) printBanner(p *peer.Peer, ac *agentConfig, tempDir string) {
 	fmt.Fprintf(w, "  version:  %s (protocol %d)\n", version, wire.ProtocolVersion)
 }
 
-// warnCluster warns about cluster options this build cannot use yet; a
-// --join in particular must never be ignored silently.
+// warnCluster warns about cluster options this build cannot use yet.
 func warnCluster(log hclog.Logger, ac *agentConfig, notes []string) {
-	if len(ac.Join) > 0 {
-		log.Warn("clustering is not available in this build yet: NOT joining, running as a single node",
-			"join", strings.Join(ac.Join, ","))
-	}
 	if len(notes) > 0 {
-		log.Warn("cluster options accepted but without effect until clustering is available",
+		log.Warn("options accepted but without effect until replication is available",
 			"options", strings.Join(notes, "; "))
 	}
 }

@@ -225,32 +225,21 @@ func (c *agentConfig) peerConfig(logger hclog.Logger) (pc *peer.Config, notes []
 	return pc, c.clusterNotes(pc), nil
 }
 
-// clusterNotes passes the cluster options on to pc where peer.Config has
-// fields for them, and lists the ones it could not pass, except join,
-// which the agent reports on its own.
-//
-// The cluster (membership, gossip, roles, the remote-value cache) comes
-// with a later issue; until peer.Config grows Join, Cluster, Encrypt,
-// GossipPort, Role, Replicas and CacheBytes, the agent validates these
-// options, keeps them here and warns that they have no effect.
+// clusterNotes passes the cluster options on to pc and lists those this
+// build accepts without effect: replicas arrive with replication.
 func (c *agentConfig) clusterNotes(pc *peer.Config) []string {
 	pc.Cluster = c.Cluster
+	pc.GossipPort = c.GossipPort
+	pc.Join = c.Join
+	pc.EncryptKey = c.Encrypt
+	pc.Role = c.Role
+	pc.CacheBytes = c.CacheBytes
+	if c.CacheBytes == 0 {
+		pc.CacheBytes = -1 // cache_bytes = 0 turns the cache off
+	}
 	var notes []string
-	d := defaultAgentConfig()
-	if c.Encrypt != "" {
-		notes = append(notes, "encrypt")
-	}
-	if c.GossipPort != d.GossipPort {
-		notes = append(notes, "gossip_port "+strconv.Itoa(c.GossipPort))
-	}
-	if c.Role != d.Role {
-		notes = append(notes, "role "+c.Role)
-	}
-	if c.Replicas != d.Replicas {
+	if c.Replicas != defaultAgentConfig().Replicas {
 		notes = append(notes, "replicas "+strconv.Itoa(c.Replicas))
-	}
-	if c.CacheBytes != d.CacheBytes {
-		notes = append(notes, "cache_bytes "+strconv.FormatInt(c.CacheBytes, 10))
 	}
 	return notes
 }

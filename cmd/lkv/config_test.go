@@ -256,8 +256,8 @@ func TestAgentConfig_peerConfig(t *testing.T) {
 	if err := pc.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
-	if len(notes) != 1 || notes[0] != "role compute" {
-		t.Errorf("notes = %v; want [role compute]", notes)
+	if len(notes) != 0 || pc.Role != "compute" || len(pc.Join) != 1 {
+		t.Errorf("notes = %v, role %q, join %v; want no notes, compute, the join address", notes, pc.Role, pc.Join)
 	}
 	if d := diff(strings.Join(c.Join, ","), "10.0.0.9:7371"); d != "" {
 		t.Error(d)

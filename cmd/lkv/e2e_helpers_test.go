@@ -121,7 +121,7 @@ func startAgent(t *testing.T, args ...string) *agent {
 func tryStartAgent(t *testing.T, args ...string) (*agent, error) {
 	t.Helper()
 	bin := lkvBinary(t)
-	base := []string{"agent", "--port", "0", "--http-port", "0"}
+	base := []string{"agent", "--port", "0", "--http-port", "0", "--gossip-port", "0"}
 	if len(args) == 0 || args[0] != "--dev" {
 		base = append(base, "--data-dir", t.TempDir(), "--sync", "none")
 	}

@@ -123,7 +123,7 @@ type NodeInfo struct {
 	Coordinator bool   `msgpack:"coordinator,omitempty"`
 	Slots       int    `msgpack:"slots"` // how many slots it masters
 	Version     string `msgpack:"version,omitempty"`
-	Offset      uint64 `msgpack:"offset,omitempty"` // last write offset it holds
+	Offset      uint64 `msgpack:"offset,omitempty"`    // last write offset it holds
 	Executors   int    `msgpack:"executors,omitempty"` // lambdas it runs at once; 0: it stores only
 	Pipeline    int    `msgpack:"pipeline,omitempty"`  // executions it admits beyond Executors before BUSY
 }

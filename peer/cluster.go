@@ -1,0 +1,424 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lambdakv/lambdakv/client"
+	"github.com/lambdakv/lambdakv/election"
+	"github.com/lambdakv/lambdakv/membership"
+	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/slots"
+	"github.com/lambdakv/lambdakv/store"
+)
+
+// cluster is the node's part in the cluster: the slot table it holds, the
+// members it sees, the election, the write gates of slot migration, the
+// cache of remote values, and a client for talking to other nodes. A node
+// with gossip disabled has a table in which it owns every slot and no
+// membership or election.
+type cluster struct {
+	table   atomic.Pointer[slots.Table]
+	tableMu sync.Mutex // serialises table changes and their persistence
+
+	view atomic.Pointer[clusterView]
+
+	ml *membership.Membership // nil without gossip
+	el *election.Elector      // nil without gossip
+
+	gates  slotGates
+	cache  *store.Cache
+	moving atomic.Int64 // slot moves this node is carrying out
+
+	peersMu sync.Mutex
+	peers   *client.Client // guarded by peersMu; dialled on first use
+
+	sendCh chan outMsg // to the gossip sender; never blocks the election
+}
+
+// clusterView is a snapshot of the members, by id.
+type clusterView struct {
+	nodes map[string]wire.NodeInfo
+}
+
+// outMsg is a message for another node over gossip.
+type outMsg struct {
+	to  string
+	msg []byte
+}
+
+// Message kinds carried by membership's SendTo, in the first byte.
+const (
+	msgElection byte = 1
+	msgEvict    byte = 2
+)
+
+// tableFile is where a node keeps its copy of the slot table.
+const tableFile = "slots.table"
+
+// startCluster loads the slot table, joins the gossip and starts the
+// election. Without gossip the node owns every slot.
+func (p *Peer) startCluster(ctx context.Context) error {
+	c := &p.cl
+	if p.cfg.CacheBytes > 0 {
+		c.cache = store.NewCache(p.cfg.CacheBytes)
+	} else {
+		c.cache = store.NewCache(0)
+	}
+	t, err := p.loadTable()
+	if err != nil {
+		return err
+	}
+	if t.Covered() == 0 && len(p.cfg.Join) == 0 && p.cfg.Role == RoleMaster {
+		// A node that starts alone is a cluster of one: it owns every slot.
+		t = t.AssignRange(0, slots.NumSlots-1, p.id, nil, t.NextEpoch())
+	}
+	p.setTable(t)
+	p.refreshView()
+	if p.cfg.GossipPort < 0 {
+		return nil
+	}
+	c.sendCh = make(chan outMsg, 256)
+	if err := p.startMembership(ctx); err != nil {
+		return err
+	}
+	if err := p.startElection(ctx); err != nil {
+		return err
+	}
+	p.refreshView()
+	p.goFunc(p.sendLoop)
+	p.goFunc(p.clusterLoop)
+	return nil
+}
+
+func (p *Peer) startMembership(ctx context.Context) error {
+	mc := membership.DefaultConfig()
+	if p.cfg.Membership != nil {
+		cp := *p.cfg.Membership
+		mc = &cp
+	}
+	mc.NodeID = p.id
+	mc.BindAddr = p.cfg.BindAddr
+	mc.BindPort = p.cfg.GossipPort
+	mc.AdvertiseAddr = p.cfg.AdvertiseAddr
+	mc.Cluster = p.cfg.Cluster
+	mc.Seeds = p.cfg.Join
+	mc.Meta = p.meta()
+	mc.State = tableState{p}
+	mc.OnMessage = p.onMessage
+	mc.Logger = p.logger.Named("membership")
+	if p.cfg.EncryptKey != "" {
+		key, err := membership.ParseKey(p.cfg.EncryptKey)
+		if err != nil {
+			return fmt.Errorf("encrypt key: %w", err)
+		}
+		mc.EncryptKey = key
+	}
+	ml, err := membership.New(mc)
+	if err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
+	if err := ml.Start(ctx); err != nil {
+		return fmt.Errorf("start membership: %w", err)
+	}
+	p.cl.ml = ml
+	return nil
+}
+
+func (p *Peer) startElection(ctx context.Context) error {
+	ec := election.DefaultConfig()
+	if p.cfg.Election != nil {
+		cp := *p.cfg.Election
+		ec = &cp
+	}
+	ec.ID = p.id
+	ec.Transport = electionTransport{p}
+	ec.Logger = p.logger.Named("election")
+	el, err := election.New(ec)
+	if err != nil {
+		return fmt.Errorf("election: %w", err)
+	}
+	live, known := p.masters()
+	el.SetMembers(live, known)
+	if err := el.Start(ctx); err != nil {
+		return fmt.Errorf("start election: %w", err)
+	}
+	p.cl.el = el
+	return nil
+}
+
+// meta is what this node tells the others about itself.
+func (p *Peer) meta() membership.Meta {
+	return membership.Meta{
+		ClientAddr: p.addr,
+		HTTPAddr:   p.httpAddr,
+		Role:       p.cfg.Role,
+		Version:    p.cfg.Version,
+		Tags: map[string]string{
+			"executors": strconv.Itoa(p.cfg.Executors),
+			"pipeline":  strconv.Itoa(p.cfg.Pipeline),
+		},
+	}
+}
+
+// stopCluster stops the election and leaves nothing of the gossip running.
+func (p *Peer) stopCluster(ctx context.Context) error {
+	var errs []error
+	if p.cl.el != nil {
+		errs = append(errs, p.cl.el.Shutdown(ctx))
+	}
+	if p.cl.ml != nil {
+		errs = append(errs, p.cl.ml.Shutdown(ctx))
+	}
+	p.cl.peersMu.Lock()
+	if p.cl.peers != nil {
+		p.cl.peers.Close()
+	}
+	p.cl.peersMu.Unlock()
+	return errors.Join(errs...)
+}
+
+// tableState carries the slot table in gossip.
+type tableState struct{ p *Peer }
+
+func (s tableState) LocalState() []byte {
+	b, err := s.p.cl.table.Load().MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (s tableState) MergeRemoteState(buf []byte) {
+	var t slots.Table
+	if err := t.UnmarshalBinary(buf); err != nil {
+		s.p.logger.Warn("ignoring a bad slot table from gossip", "error", err)
+		return
+	}
+	s.p.mergeTable(&t, false)
+}
+
+// mergeTable merges t into the node's table and keeps the result; if it
+// changed anything and broadcast is set, it spreads the new table. It
+// returns whether the table changed.
+func (p *Peer) mergeTable(t *slots.Table, broadcast bool) bool {
+	c := &p.cl
+	c.tableMu.Lock()
+	merged, changed := slots.Merge(c.table.Load(), t)
+	if changed {
+		p.setTable(merged)
+	}
+	c.tableMu.Unlock()
+	if changed && broadcast && c.ml != nil {
+		if b, err := merged.MarshalBinary(); err == nil {
+			if err := c.ml.Broadcast(b); err != nil {
+				p.logger.Warn("broadcast of the slot table failed", "error", err)
+			}
+		}
+	}
+	return changed
+}
+
+// setTable installs t and writes it to the data directory. Callers hold
+// tableMu, or are starting.
+func (p *Peer) setTable(t *slots.Table) {
+	p.cl.table.Store(t)
+	b, err := t.MarshalBinary()
+	if err == nil {
+		err = writeFileAtomic(filepath.Join(p.cfg.DataDir, tableFile), b)
+	}
+	if err != nil {
+		p.logger.Error("could not keep the slot table", "error", err)
+	}
+}
+
+func (p *Peer) loadTable() (*slots.Table, error) {
+	b, err := os.ReadFile(filepath.Join(p.cfg.DataDir, tableFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return slots.New(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read slot table: %w", err)
+	}
+	t := slots.New()
+	if err := t.UnmarshalBinary(b); err != nil {
+		return nil, fmt.Errorf("slot table %s: %w", tableFile, err)
+	}
+	return t, nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// refreshView rebuilds the member view from membership.
+func (p *Peer) refreshView() {
+	v := &clusterView{nodes: make(map[string]wire.NodeInfo)}
+	t := p.cl.table.Load()
+	if p.cl.ml == nil {
+		v.nodes[p.id] = p.selfInfo(t)
+		p.cl.view.Store(v)
+		return
+	}
+	for _, m := range p.cl.ml.Members() {
+		n := wire.NodeInfo{
+			ID: m.ID, Addr: m.Meta.ClientAddr, GossipAddr: m.Addr, HTTPAddr: m.Meta.HTTPAddr,
+			Role: m.Meta.Role, State: m.State.String(), Version: m.Meta.Version,
+			Slots: t.SlotsOf(m.ID),
+		}
+		n.Executors, _ = strconv.Atoi(m.Meta.Tags["executors"])
+		n.Pipeline, _ = strconv.Atoi(m.Meta.Tags["pipeline"])
+		if m.ID == p.id {
+			n.Offset = p.store.Offset()
+		}
+		v.nodes[m.ID] = n
+	}
+	if _, ok := v.nodes[p.id]; !ok {
+		v.nodes[p.id] = p.selfInfo(t)
+	}
+	p.cl.view.Store(v)
+}
+
+// masters returns the ids of the live masters and of every master known.
+func (p *Peer) masters() (live, known []string) {
+	if p.cl.ml == nil {
+		return []string{p.id}, []string{p.id}
+	}
+	for _, m := range p.cl.ml.Members() {
+		if m.Meta.Role != RoleMaster {
+			continue
+		}
+		switch m.State {
+		case membership.StateAlive:
+			live = append(live, m.ID)
+			known = append(known, m.ID)
+		case membership.StateDead:
+			known = append(known, m.ID)
+		}
+	}
+	if p.cfg.Role == RoleMaster && !slices.Contains(live, p.id) {
+		live = append(live, p.id)
+		known = append(known, p.id)
+	}
+	slices.Sort(live)
+	slices.Sort(known)
+	return live, slices.Compact(known)
+}
+
+// coordinator returns the id of the coordinator this node follows.
+func (p *Peer) coordinator() string {
+	if p.cl.el == nil {
+		return p.id
+	}
+	id, _ := p.cl.el.Coordinator()
+	if id == "" {
+		// A lone master is its own coordinator, even before its first
+		// election has run.
+		if _, known := p.masters(); len(known) == 1 && known[0] == p.id {
+			return p.id
+		}
+	}
+	return id
+}
+
+// topology is the node's view of the cluster: members and slot table.
+func (p *Peer) topology() *wire.Topology {
+	t := p.cl.table.Load()
+	v := p.cl.view.Load()
+	coord := p.coordinator()
+	top := &wire.Topology{Cluster: p.cfg.Cluster, Epoch: t.Epoch(), Migrations: int(p.cl.moving.Load())}
+	for _, n := range v.nodes {
+		n.Slots = t.SlotsOf(n.ID)
+		n.Coordinator = n.ID == coord
+		if n.ID == p.id {
+			n.Offset = p.store.Offset()
+		}
+		top.Nodes = append(top.Nodes, n)
+	}
+	slices.SortFunc(top.Nodes, func(a, b wire.NodeInfo) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	for _, r := range t.Ranges() {
+		if r.Master == "" {
+			continue
+		}
+		top.Slots = append(top.Slots, wire.SlotRange{Start: r.Start, End: r.End, Master: r.Master, Replicas: r.Replicas, Epoch: r.Epoch})
+	}
+	return top
+}
+
+// selfInfo describes this node when membership cannot.
+func (p *Peer) selfInfo(t *slots.Table) wire.NodeInfo {
+	return wire.NodeInfo{
+		ID: p.id, Addr: p.addr, HTTPAddr: p.httpAddr, Role: p.cfg.Role, State: "alive",
+		Slots: t.SlotsOf(p.id), Version: p.cfg.Version, Offset: p.store.Offset(),
+		Executors: p.cfg.Executors, Pipeline: p.cfg.Pipeline,
+	}
+}
+
+// route checks that this node masters key's slot. If not, it fills r
+// with MOVED (and the owner's address) or UNAVAILABLE and returns false.
+func (p *Peer) route(key string, r *reply) bool {
+	slot := int(slots.KeySlot(key))
+	owner, _ := p.cl.table.Load().Owner(slot)
+	if owner == p.id {
+		return true
+	}
+	if owner == "" {
+		r.resp.Status = wire.StatusUnavailable
+		r.resp.Error = fmt.Sprintf("slot %d has no master", slot)
+		return false
+	}
+	n, ok := p.cl.view.Load().nodes[owner]
+	if !ok || n.Addr == "" || n.State == membership.StateDead.String() {
+		r.resp.Status = wire.StatusUnavailable
+		r.resp.Error = fmt.Sprintf("slot %d: its master %s is unreachable", slot, owner)
+		return false
+	}
+	r.resp.Status = wire.StatusMoved
+	r.resp.Error = fmt.Sprintf("slot %d is served by %s", slot, owner)
+	r.resp.Addr = n.Addr
+	r.resp.Slot = slot
+	return false
+}
+
+// peerClient returns the client this node uses to talk to the others.
+func (p *Peer) peerClient(ctx context.Context) (*client.Client, error) {
+	p.cl.peersMu.Lock()
+	defer p.cl.peersMu.Unlock()
+	if p.cl.peers != nil {
+		return p.cl.peers, nil
+	}
+	cfg := client.Config{Seeds: []string{p.addr}, Token: p.cfg.Token, Name: "lkv-node " + p.id, MaxFrame: p.cfg.MaxFrame}
+	if p.cfg.TLSCertFile != "" {
+		tc, err := client.TLSConfig("")
+		if err != nil {
+			return nil, err
+		}
+		tc.InsecureSkipVerify = true // nodes share the cluster's certificate set-up; see docs/operations.md
+		cfg.TLS = tc
+	}
+	c, err := client.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.cl.peers = c
+	return c, nil
+}

@@ -1,0 +1,110 @@
+package peer
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/lambdakv/lambdakv/membership"
+	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/slots"
+)
+
+// migrateTimeout bounds one slot range's copy, asked of its source.
+const migrateTimeout = 2 * time.Minute
+
+// coordinate runs one round of the coordinator's work: give uncovered
+// slots to live masters and even out ownership, moving slots with their
+// data. It returns at once when a round is already running.
+func (p *Peer) coordinate(ctx context.Context) {
+	if !p.coordinating.CompareAndSwap(false, true) {
+		return
+	}
+	live := p.activeMasters()
+	if len(live) == 0 {
+		p.coordinating.Store(false)
+		return
+	}
+	t := p.cl.table.Load()
+	var assign, move []slots.Move
+	for _, m := range slots.Plan(t, live) {
+		switch {
+		case m.From == "":
+			assign = append(assign, m)
+		case p.reachable(m.From):
+			move = append(move, m)
+		}
+		// Slots of a master that died stay with it (UNAVAILABLE) until it
+		// returns: moving them without their data would lose writes.
+	}
+	if len(assign) > 0 {
+		p.flip(assign)
+	}
+	if len(move) == 0 {
+		p.coordinating.Store(false)
+		return
+	}
+	p.goFunc(func() {
+		defer p.coordinating.Store(false)
+		p.runMoves(ctx, move)
+	})
+}
+
+// activeMasters are the live masters that are not leaving.
+func (p *Peer) activeMasters() []string {
+	var out []string
+	for _, m := range p.cl.ml.Members() {
+		if m.Meta.Role == RoleMaster && m.State == membership.StateAlive && m.Meta.Tags["leaving"] == "" {
+			out = append(out, m.ID)
+		}
+	}
+	if p.cfg.Role == RoleMaster && !p.leaving.Load() && !slices.Contains(out, p.id) {
+		out = append(out, p.id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// reachable reports whether node is a member that can still answer.
+func (p *Peer) reachable(node string) bool {
+	n, ok := p.cl.view.Load().nodes[node]
+	return ok && n.Addr != "" && (n.State == membership.StateAlive.String() || n.State == membership.StateLeaving.String())
+}
+
+// flip publishes moves in the table at a new epoch.
+func (p *Peer) flip(moves []slots.Move) {
+	t := p.cl.table.Load()
+	p.mergeTable(slots.Apply(t, moves, t.NextEpoch()), true)
+}
+
+// runMoves asks each move's source to copy its slots, and flips each one
+// that was copied. It stops at the first failure or when this node stops
+// being the coordinator; the next round plans again.
+func (p *Peer) runMoves(ctx context.Context, moves []slots.Move) {
+	pc, err := p.peerClient(ctx)
+	if err != nil {
+		p.logger.Warn("coordinator cannot reach the cluster", "error", err)
+		return
+	}
+	for _, m := range moves {
+		if !p.cl.el.CanAct() {
+			return
+		}
+		src, ok := p.cl.view.Load().nodes[m.From]
+		if !ok {
+			return
+		}
+		p.logger.Info("moving slots", "start", m.Start, "end", m.End, "from", m.From, "to", m.To)
+		mctx, cancel := context.WithTimeout(ctx, migrateTimeout)
+		_, err := pc.Do(mctx, &wire.Request{Op: wire.OpMigrate, SlotStart: m.Start, SlotEnd: m.End, Target: m.To}, src.Addr)
+		cancel()
+		if err != nil {
+			p.logger.Warn("slot move failed; will plan again", "start", m.Start, "end", m.End, "from", m.From, "to", m.To, "error", err)
+			return
+		}
+		if !p.cl.el.CanAct() {
+			return // the source keeps the slots closed until it times out
+		}
+		p.flip([]slots.Move{m})
+	}
+}

@@ -1,0 +1,111 @@
+package peer
+
+import (
+	"time"
+
+	"github.com/lambdakv/lambdakv/election"
+	"github.com/lambdakv/lambdakv/membership"
+)
+
+// electionTransport carries election messages over membership. Send must
+// not block the election's run loop: it queues for sendLoop and drops when
+// the queue is full, which the election tolerates like a lost message.
+type electionTransport struct{ p *Peer }
+
+var _ election.Transport = electionTransport{}
+
+func (t electionTransport) Send(to string, m election.Message) error {
+	b, err := m.AppendBinary([]byte{msgElection})
+	if err != nil {
+		return err
+	}
+	select {
+	case t.p.cl.sendCh <- outMsg{to: to, msg: b}:
+	default:
+	}
+	return nil
+}
+
+// sendLoop delivers queued messages to other nodes.
+func (p *Peer) sendLoop() {
+	for {
+		select {
+		case m := <-p.cl.sendCh:
+			if err := p.cl.ml.SendTo(m.to, m.msg); err != nil {
+				p.logger.Debug("message to a node not delivered", "to", m.to, "error", err)
+			}
+		case <-p.shutdownCh:
+			return
+		}
+	}
+}
+
+// onMessage receives a message from another node; it must not block.
+func (p *Peer) onMessage(from string, msg []byte) {
+	if len(msg) == 0 {
+		return
+	}
+	switch msg[0] {
+	case msgElection:
+		var m election.Message
+		if err := m.UnmarshalBinary(msg[1:]); err != nil || m.From != from {
+			return
+		}
+		if p.cl.el != nil {
+			p.cl.el.HandleMessage(m)
+		}
+	case msgEvict:
+		p.cl.cache.Remove(string(msg[1:]))
+	}
+}
+
+// broadcastEvict tells every other node to drop key from its cache.
+func (p *Peer) broadcastEvict(key string) {
+	if p.cl.ml == nil {
+		return
+	}
+	msg := append([]byte{msgEvict}, key...)
+	for _, m := range p.cl.ml.Members() {
+		if m.ID == p.id || m.State != membership.StateAlive {
+			continue
+		}
+		select {
+		case p.cl.sendCh <- outMsg{to: m.ID, msg: msg}:
+		default:
+			p.logger.Warn("cache eviction not sent: queue full", "key", key, "to", m.ID)
+		}
+	}
+}
+
+// clusterLoop follows membership and the election, and, while this node
+// is the coordinator, keeps the slot table covered and balanced.
+func (p *Peer) clusterLoop() {
+	tick := time.NewTicker(p.cfg.RebalanceInterval)
+	defer tick.Stop()
+	events := p.cl.ml.Events()
+	for {
+		select {
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			p.membershipChanged()
+		case <-tick.C:
+			p.membershipChanged()
+			p.dropMovedSlots()
+			if p.cl.el.CanAct() {
+				p.coordinate(p.stopCtx)
+			}
+		case <-p.shutdownCh:
+			return
+		}
+	}
+}
+
+// membershipChanged refreshes the view and tells the election.
+func (p *Peer) membershipChanged() {
+	p.refreshView()
+	live, known := p.masters()
+	p.cl.el.SetMembers(live, known)
+}

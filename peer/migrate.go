@@ -1,0 +1,193 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/slots"
+	"github.com/lambdakv/lambdakv/store"
+)
+
+// Slot migration, as the source node sees it (DESIGN §5):
+//
+//	coordinator                source (owns s)                 target
+//	migrate s→target ────────► close s to writes, drain
+//	                           scan s, import batches ───────► drop what it held of s,
+//	                                                           store the records
+//	           ◄──────────── OK (s stays closed)
+//	flip s to target at a
+//	higher epoch, gossip it ─► sees the flip: drop s, open it
+//
+// While s is closed, writes to it get TRYAGAIN and reads are served from
+// the source, whose copy is complete. A write acknowledged before the close
+// is in the copy; none is acknowledged between the close and the flip. If
+// no flip comes within migrateHold, the source opens s again and keeps it.
+
+const (
+	// migrateHold is how long a source keeps a copied slot closed waiting
+	// for the coordinator to flip it.
+	migrateHold = 30 * time.Second
+	// drainTimeout bounds the wait for writes in flight on a slot.
+	drainTimeout = 10 * time.Second
+	// importBatchBytes bounds the value bytes of one import request.
+	importBatchBytes = 4 << 20
+)
+
+// outgoing is a slot this node copied away and is waiting to see flipped.
+type outgoing struct {
+	target string
+	until  time.Time
+}
+
+// movesOut tracks the slots copied away, by slot.
+type movesOut struct {
+	mu    sync.Mutex
+	slots map[int]outgoing // guarded by mu
+}
+
+// migrate handles OpMigrate: copy slots SlotStart..SlotEnd to Target.
+func (p *Peer) migrate(ctx context.Context, req *wire.Request) error {
+	start, end := req.SlotStart, req.SlotEnd
+	if start < 0 || end >= slots.NumSlots || start > end {
+		return errorf(wire.StatusBadRequest, "bad slot range %d-%d", start, end)
+	}
+	target, ok := p.cl.view.Load().nodes[req.Target]
+	if !ok || target.Addr == "" || req.Target == p.id {
+		return errorf(wire.StatusBadRequest, "unknown target node %q", req.Target)
+	}
+	t := p.cl.table.Load()
+	for s := start; s <= end; s++ {
+		if owner, _ := t.Owner(s); owner != p.id {
+			return errorf(wire.StatusBadRequest, "slot %d is not mastered here (master %q)", s, owner)
+		}
+	}
+	p.cl.moving.Add(1)
+	defer p.cl.moving.Add(-1)
+	for s := start; s <= end; s++ {
+		if err := p.migrateSlot(ctx, s, req.Target, target.Addr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateSlot copies one slot, leaving it closed until the flip.
+func (p *Peer) migrateSlot(ctx context.Context, slot int, target, addr string) error {
+	if !p.cl.gates.close(slot, drainTimeout) {
+		p.cl.gates.open(slot)
+		return errorf(wire.StatusTryAgain, "slot %d: writes did not drain", slot)
+	}
+	if err := p.copySlot(ctx, slot, addr); err != nil {
+		p.cl.gates.open(slot)
+		return fmt.Errorf("slot %d: %w", slot, err)
+	}
+	p.out.mu.Lock()
+	if p.out.slots == nil {
+		p.out.slots = make(map[int]outgoing)
+	}
+	p.out.slots[slot] = outgoing{target: target, until: time.Now().Add(migrateHold)}
+	p.out.mu.Unlock()
+	return nil
+}
+
+// copySlot sends every record of slot to addr in import batches; the
+// first batch tells the target to drop what it held of the slot.
+func (p *Peer) copySlot(ctx context.Context, slot int, addr string) error {
+	var keys []string
+	err := p.store.ScanSlot(uint16(slot), func(key string, _ []byte, _ store.Perm, _ uint64) error {
+		keys = append(keys, key)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	pc, err := p.peerClient(ctx)
+	if err != nil {
+		return err
+	}
+	first := true
+	for len(keys) > 0 || first {
+		var recs []wire.Record
+		var size int
+		err := p.store.View(func(tx *store.ReadTx) error {
+			for len(keys) > 0 && size < importBatchBytes {
+				k := keys[0]
+				keys = keys[1:]
+				v, perm, err := tx.Get(k)
+				if errors.Is(err, store.ErrNotFound) {
+					continue // deleted since the scan
+				}
+				if err != nil {
+					return err
+				}
+				recs = append(recs, wire.Record{Key: k, Value: append([]byte{}, v...), Perm: uint8(perm)})
+				size += len(v)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		req := &wire.Request{Op: wire.OpImport, SlotStart: slot, Reset: first, Records: recs}
+		if _, err := pc.Do(ctx, req, addr); err != nil {
+			return fmt.Errorf("import to %s: %w", addr, err)
+		}
+		first = false
+	}
+	return nil
+}
+
+// importSlot handles OpImport: store records of a slot this node is about
+// to master. It never touches a slot this node masters already.
+func (p *Peer) importSlot(ctx context.Context, req *wire.Request) error {
+	slot := req.SlotStart
+	if slot < 0 || slot >= slots.NumSlots {
+		return errorf(wire.StatusBadRequest, "bad slot %d", slot)
+	}
+	if owner, _ := p.cl.table.Load().Owner(slot); owner == p.id {
+		return errorf(wire.StatusBadRequest, "slot %d is mastered here already", slot)
+	}
+	items := make([]store.Item, 0, len(req.Records))
+	for _, r := range req.Records {
+		if int(slots.KeySlot(r.Key)) != slot {
+			return errorf(wire.StatusBadRequest, "key %q is not in slot %d", r.Key, slot)
+		}
+		items = append(items, store.Item{Key: r.Key, Value: r.Value, Perm: store.Perm(r.Perm)})
+	}
+	if req.Reset {
+		if _, err := p.store.DeleteSlot(ctx, uint16(slot)); err != nil {
+			return err
+		}
+	}
+	_, err := p.store.PutMany(ctx, items)
+	return err
+}
+
+// dropMovedSlots finishes the moves this node was the source of: a slot
+// the table now gives to another node is dropped and opened (requests for
+// it get MOVED); one whose flip never came is opened and kept.
+func (p *Peer) dropMovedSlots() {
+	t := p.cl.table.Load()
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	for slot, o := range p.out.slots {
+		owner, _ := t.Owner(slot)
+		switch {
+		case owner != p.id:
+			if _, err := p.store.DeleteSlot(p.ctx, uint16(slot)); err != nil {
+				p.logger.Error("could not drop a moved slot", "slot", slot, "error", err)
+				continue
+			}
+			p.cl.gates.open(slot)
+			delete(p.out.slots, slot)
+		case time.Now().After(o.until):
+			p.logger.Warn("slot copied but never flipped; keeping it", "slot", slot, "target", o.target)
+			p.cl.gates.open(slot)
+			delete(p.out.slots, slot)
+		}
+	}
+}
