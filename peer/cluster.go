@@ -86,11 +86,18 @@ func (p *Peer) startCluster(ctx context.Context) error {
 		return nil
 	}
 	c.sendCh = make(chan outMsg, 256)
+	// Both exist before either starts: membership's callbacks use the
+	// elector, and the elector's transport uses membership.
+	if err := p.newElection(); err != nil {
+		return err
+	}
 	if err := p.startMembership(ctx); err != nil {
 		return err
 	}
-	if err := p.startElection(ctx); err != nil {
-		return err
+	live, known := p.masters()
+	c.el.SetMembers(live, known)
+	if err := c.el.Start(ctx); err != nil {
+		return fmt.Errorf("start election: %w", err)
 	}
 	p.refreshView()
 	p.goFunc(p.sendLoop)
@@ -125,14 +132,14 @@ func (p *Peer) startMembership(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("membership: %w", err)
 	}
+	p.cl.ml = ml
 	if err := ml.Start(ctx); err != nil {
 		return fmt.Errorf("start membership: %w", err)
 	}
-	p.cl.ml = ml
 	return nil
 }
 
-func (p *Peer) startElection(ctx context.Context) error {
+func (p *Peer) newElection() error {
 	ec := election.DefaultConfig()
 	if p.cfg.Election != nil {
 		cp := *p.cfg.Election
@@ -144,11 +151,6 @@ func (p *Peer) startElection(ctx context.Context) error {
 	el, err := election.New(ec)
 	if err != nil {
 		return fmt.Errorf("election: %w", err)
-	}
-	live, known := p.masters()
-	el.SetMembers(live, known)
-	if err := el.Start(ctx); err != nil {
-		return fmt.Errorf("start election: %w", err)
 	}
 	p.cl.el = el
 	return nil
@@ -422,3 +424,7 @@ func (p *Peer) peerClient(ctx context.Context) (*client.Client, error) {
 	p.cl.peers = c
 	return c, nil
 }
+
+// Topology returns the node's current view of the cluster: its members and
+// the slot table. It is safe to call concurrently.
+func (p *Peer) Topology() *wire.Topology { return p.topology() }

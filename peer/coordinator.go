@@ -13,6 +13,11 @@ import (
 // migrateTimeout bounds one slot range's copy, asked of its source.
 const migrateTimeout = 2 * time.Minute
 
+// moveChunk is the most slots copied and flipped in one step. A slot is
+// closed to writes from its copy until its flip, so smaller steps mean
+// shorter TRYAGAIN windows for clients.
+const moveChunk = 256
+
 // coordinate runs one round of the coordinator's work: give uncovered
 // slots to live masters and even out ownership, moving slots with their
 // data. It returns at once when a round is already running.
@@ -86,7 +91,7 @@ func (p *Peer) runMoves(ctx context.Context, moves []slots.Move) {
 		p.logger.Warn("coordinator cannot reach the cluster", "error", err)
 		return
 	}
-	for _, m := range moves {
+	for _, m := range chunked(moves) {
 		if !p.cl.el.CanAct() {
 			return
 		}
@@ -107,4 +112,17 @@ func (p *Peer) runMoves(ctx context.Context, moves []slots.Move) {
 		}
 		p.flip([]slots.Move{m})
 	}
+}
+
+// chunked splits moves into steps of at most moveChunk slots.
+func chunked(moves []slots.Move) []slots.Move {
+	var out []slots.Move
+	for _, m := range moves {
+		for s := m.Start; s <= m.End; s += moveChunk {
+			c := m
+			c.Start, c.End = s, min(s+moveChunk-1, m.End)
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -40,10 +40,10 @@ func (c *conn) goHandle(req *wire.Request, r *reply) {
 	rq := *req
 	record := c.record
 	c.record = nil
-	if r.held == 0 && rq.Value != nil {
-		// The frame aliases the read buffer; the handler outlives it.
-		rq.Value = append(make([]byte, 0, len(rq.Value)), rq.Value...)
-		r.held = int64(len(rq.Value))
+	if r.held == 0 {
+		// The frame is borrowed from the read buffer and the handler
+		// outlives it: copy what aliases it.
+		r.held = detach(&rq)
 		c.held.Add(r.held)
 	}
 	c.handlers.Add(1)
@@ -51,6 +51,25 @@ func (c *conn) goHandle(req *wire.Request, r *reply) {
 		defer c.handlers.Done()
 		c.send(c.p.handle(c.ctx, &rq, record, r))
 	}()
+}
+
+// detach copies the byte fields of req that alias its frame and returns
+// how many bytes it copied.
+func detach(req *wire.Request) int64 {
+	n := len(req.Value)
+	if req.Value != nil {
+		req.Value = append(make([]byte, 0, len(req.Value)), req.Value...)
+	}
+	if req.Records != nil {
+		recs := make([]wire.Record, len(req.Records))
+		for i, r := range req.Records {
+			r.Value = append(make([]byte, 0, len(r.Value)), r.Value...)
+			n += len(r.Value)
+			recs[i] = r
+		}
+		req.Records = recs
+	}
+	return int64(n)
 }
 
 // serveGets answers req and every further get the client has already
