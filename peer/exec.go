@@ -3,16 +3,21 @@ package peer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/lambdakv/lambdakv/client"
 	"github.com/lambdakv/lambdakv/jail"
 	"github.com/lambdakv/lambdakv/jail/lambda"
 	"github.com/lambdakv/lambdakv/peer/wire"
+	"github.com/lambdakv/lambdakv/slots"
 	"github.com/lambdakv/lambdakv/store"
 )
 
@@ -100,7 +105,7 @@ func (p *Peer) executeErr(ctx context.Context, req *wire.Request, r *reply) erro
 			p.metrics.execQueue.Dec()
 		}
 	}()
-	pr, err := p.prepare(req)
+	pr, err := p.prepare(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -241,37 +246,135 @@ func checkFileClash(names []string) error {
 }
 
 // prepare fetches the lambda and its dependencies and builds the spec.
-func (p *Peer) prepare(req *wire.Request) (*prepared, error) {
+// Values this node masters come from the store in one read transaction;
+// the others from the cache of immutable values or, in parallel, from
+// their masters.
+func (p *Peer) prepare(ctx context.Context, req *wire.Request) (*prepared, error) {
 	pr := &prepared{}
-	var binData []byte
-	var binID string
-	err := p.store.View(func(tx *store.ReadTx) error {
-		v, perm, off, err := tx.Info(req.Key)
-		if errors.Is(err, store.ErrNotFound) {
-			return errorf(wire.StatusNotFound, "lambda %q", req.Key)
-		}
-		if err != nil {
-			return fmt.Errorf("lambda %q: %w", req.Key, err)
-		}
-		if !perm.Executable() {
-			return errorf(wire.StatusNotExecutable, "key %q is not executable (perm %s)", req.Key, perm)
-		}
-		binID = req.Key + "@" + strconv.FormatUint(off, 10)
-		if _, ok := p.exec.jail.CachedBinary(binID); !ok {
-			binData = bytes.Clone(v)
-		}
-		return p.fetchDeps(tx, req, pr)
-	})
+	keys := make([]string, 0, len(req.Deps)+1)
+	keys = append(keys, req.Key)
+	for _, d := range req.Deps {
+		keys = append(keys, d.Key)
+	}
+	vals, err := p.fetch(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	if pr.bin, err = p.loadBinary(binID, binData); err != nil {
+	bin := vals[0]
+	if !bin.perm.Executable() {
+		return nil, errorf(wire.StatusNotExecutable, "key %q is not executable (perm %s)", req.Key, bin.perm)
+	}
+	if pr.bin, err = p.loadBinary(bin.id, bin.value); err != nil {
 		return nil, err
+	}
+	pr.inline = make(map[string][]byte)
+	for i, d := range req.Deps {
+		v := vals[i+1].value
+		if d.AsFile {
+			pr.spec.Files = append(pr.spec.Files, jail.File{Name: depName(d), Data: v})
+		} else {
+			pr.inline[d.Key] = v
+		}
 	}
 	if err := p.buildSpec(req, pr); err != nil {
 		return nil, err
 	}
 	return pr, nil
+}
+
+// fetched is a value an execution needs, with its permissions and an id
+// that changes whenever the value does (for the sandbox's binary cache).
+type fetched struct {
+	value []byte
+	perm  store.Perm
+	id    string
+}
+
+// fetch gets keys for an execution, in order; a missing one is NOT_FOUND
+// naming it ("lambda" for the first, "dep" for the rest).
+func (p *Peer) fetch(ctx context.Context, keys []string) ([]fetched, error) {
+	out := make([]fetched, len(keys))
+	t := p.cl.table.Load()
+	var remote []int
+	err := p.store.View(func(tx *store.ReadTx) error {
+		for i, k := range keys {
+			if owner, _ := t.Owner(int(slots.KeySlot(k))); owner != p.id {
+				remote = append(remote, i)
+				continue
+			}
+			v, perm, off, err := tx.Info(k)
+			if err != nil {
+				return fetchError(i, k, err)
+			}
+			out[i] = fetched{value: bytes.Clone(v), perm: perm, id: k + "@" + strconv.FormatUint(off, 10)}
+			p.metrics.depBytes.WithLabelValues("local").Add(float64(len(v)))
+		}
+		return nil
+	})
+	if err != nil || len(remote) == 0 {
+		return out, err
+	}
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for _, i := range remote {
+		wg.Go(func() { out[i], errs[i] = p.fetchRemote(ctx, keys[i]) })
+	}
+	wg.Wait()
+	for _, i := range remote {
+		if errs[i] != nil {
+			return nil, fetchError(i, keys[i], errs[i])
+		}
+	}
+	return out, nil
+}
+
+func fetchError(i int, key string, err error) error {
+	what := "dep"
+	if i == 0 {
+		what = "lambda"
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, client.ErrNotFound) {
+		return errorf(wire.StatusNotFound, "%s %q", what, key)
+	}
+	return fmt.Errorf("%s %q: %w", what, key, err)
+}
+
+// fetchRemote gets a value mastered elsewhere: from the cache if it is
+// there, else from its master, caching it if it is immutable. Mutable
+// values are never cached.
+func (p *Peer) fetchRemote(ctx context.Context, key string) (fetched, error) {
+	if v, perm, ok := p.cl.cache.Get(key); ok {
+		p.metrics.depBytes.WithLabelValues("cache").Add(float64(len(v)))
+		id, ok := p.cl.ids.Load(key)
+		if !ok {
+			id = contentID(key, v)
+			p.cl.ids.Store(key, id)
+		}
+		return fetched{value: v, perm: perm, id: id.(string)}, nil
+	}
+	pc, err := p.peerClient(ctx)
+	if err != nil {
+		return fetched{}, err
+	}
+	it, err := pc.GetItem(ctx, key)
+	if err != nil {
+		return fetched{}, err
+	}
+	perm := store.Perm(it.Perm)
+	id := contentID(key, it.Value)
+	if !perm.Writable() {
+		p.cl.cache.Add(key, it.Value, perm)
+		p.cl.ids.Store(key, id)
+	}
+	p.metrics.depBytes.WithLabelValues("remote").Add(float64(len(it.Value)))
+	return fetched{value: it.Value, perm: perm, id: id}, nil
+}
+
+// contentID names a value fetched from another node by its content, so
+// the sandbox never runs a stale binary after a key was replaced.
+func contentID(key string, v []byte) string {
+	sum := sha256.Sum256(v)
+	return key + "#" + hex.EncodeToString(sum[:12])
 }
 
 func (p *Peer) loadBinary(id string, data []byte) (*jail.Binary, error) {
@@ -283,28 +386,6 @@ func (p *Peer) loadBinary(id string, data []byte) (*jail.Binary, error) {
 		return nil, execError(err)
 	}
 	return b, nil
-}
-
-// fetchDeps copies the dependencies out of the store: files for the
-// working directory, values to pass inline.
-func (p *Peer) fetchDeps(tx *store.ReadTx, req *wire.Request, pr *prepared) error {
-	pr.inline = make(map[string][]byte)
-	for _, d := range req.Deps {
-		v, _, err := tx.Get(d.Key)
-		if errors.Is(err, store.ErrNotFound) {
-			return errorf(wire.StatusNotFound, "dep %q", d.Key)
-		}
-		if err != nil {
-			return fmt.Errorf("dep %q: %w", d.Key, err)
-		}
-		p.metrics.depBytes.WithLabelValues("local").Add(float64(len(v)))
-		if d.AsFile {
-			pr.spec.Files = append(pr.spec.Files, jail.File{Name: depName(d), Data: bytes.Clone(v)})
-		} else {
-			pr.inline[d.Key] = bytes.Clone(v)
-		}
-	}
-	return nil
 }
 
 // buildSpec fills in argv, stdin and outputs for the mode asked for.
@@ -392,27 +473,71 @@ func nonNil(b []byte) []byte {
 }
 
 // storePuts checks the lambda's puts against the limits and stores them
-// in one transaction, all or nothing, so a failed execution leaves no
-// partial writes on this node.
+// on the masters of their slots. Those this node masters go in one
+// transaction, all or nothing; the others go to their masters. A put is
+// refused as a whole only where it is stored: across nodes, a failed
+// execution may leave the puts of other nodes stored (at-least-once).
 func (p *Peer) storePuts(ctx context.Context, puts []lambda.Put) error {
 	if len(puts) > maxExecPuts {
 		return errorf(wire.StatusExecFailed, "%d puts; at most %d", len(puts), maxExecPuts)
 	}
 	var total int64
-	items := make([]store.Item, len(puts))
-	for i, pt := range puts {
+	var local []store.Item
+	var remote []lambda.Put
+	var gated []int
+	defer func() {
+		for _, s := range gated {
+			p.cl.gates.exit(s)
+		}
+	}()
+	t := p.cl.table.Load()
+	for _, pt := range puts {
 		total += int64(len(pt.Value))
-		items[i] = store.Item{Key: pt.Key, Value: pt.Value, Perm: store.Perm(pt.Perm)}
+		slot := int(slots.KeySlot(pt.Key))
+		if owner, _ := t.Owner(slot); owner != p.id {
+			remote = append(remote, pt)
+			continue
+		}
+		if !p.cl.gates.enter(slot) {
+			return errorf(wire.StatusTryAgain, "slot %d is moving to another node", slot)
+		}
+		gated = append(gated, slot)
+		local = append(local, store.Item{Key: pt.Key, Value: pt.Value, Perm: store.Perm(pt.Perm)})
 	}
 	if total > maxExecPutBytes {
 		return errorf(wire.StatusExecFailed, "puts total %d bytes; at most %d", total, maxExecPutBytes)
 	}
-	if _, err := p.store.PutMany(ctx, items); err != nil {
+	if _, err := p.store.PutMany(ctx, local); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrClosed) {
 			return err
 		}
 		// A lambda whose puts break the rules has failed; nothing is stored.
 		return errorf(wire.StatusExecFailed, "puts refused, none stored: %v", err)
+	}
+	return p.putRemote(ctx, remote)
+}
+
+// putRemote stores puts on the other nodes that master them.
+func (p *Peer) putRemote(ctx context.Context, puts []lambda.Put) error {
+	if len(puts) == 0 {
+		return nil
+	}
+	pc, err := p.peerClient(ctx)
+	if err != nil {
+		return err
+	}
+	futs := make([]*client.Future[uint64], len(puts))
+	for i, pt := range puts {
+		futs[i] = pc.PutAsync(ctx, pt.Key, pt.Value, client.WithPerm(client.Perm(pt.Perm)))
+	}
+	for i, f := range futs {
+		if _, err := f.Wait(); err != nil {
+			var se *client.StatusError
+			if errors.As(err, &se) && (se.Status == wire.StatusReadOnly || se.Status == wire.StatusBadRequest) {
+				return errorf(wire.StatusExecFailed, "put %q refused: %v", puts[i].Key, err)
+			}
+			return fmt.Errorf("put %q: %w", puts[i].Key, err)
+		}
 	}
 	return nil
 }
