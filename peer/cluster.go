@@ -35,7 +35,7 @@ type cluster struct {
 
 	gates  slotGates
 	cache  *store.Cache
-	ids    sync.Map // key → content id of a cached value
+	ids    sync.Map     // key → content id of a cached value
 	moving atomic.Int64 // slot moves this node is carrying out
 
 	peersMu sync.Mutex
