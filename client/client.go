@@ -49,6 +49,12 @@ type Config struct {
 	// Placement chooses where executions run when ExecOptions names no
 	// node. Nil means MostBytes.
 	Placement Placement
+
+	// RefreshInterval is how often the client refreshes the topology in
+	// the background while it is being used, so that it learns of nodes
+	// that died even when no request failed yet. Zero means 2s; negative
+	// disables it.
+	RefreshInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -66,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Placement == nil {
 		c.Placement = MostBytes
+	}
+	if c.RefreshInterval == 0 {
+		c.RefreshInterval = 2 * time.Second
 	}
 	return c
 }
@@ -85,6 +94,10 @@ type Client struct {
 	refreshMu sync.Mutex // one topology refresh at a time
 
 	known *knowledge // object sizes, recent fetches, executions in flight
+
+	used    atomic.Bool   // a request was sent since the last background refresh
+	stop    chan struct{} // closed by Close; stops the refresher
+	stopped sync.WaitGroup
 }
 
 // dialCall lets concurrent requests to one node share a dial.
@@ -104,18 +117,47 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		conns:   make(map[string]*nodeConn),
 		dialing: make(map[string]*dialCall),
 		known:   newKnowledge(),
+		stop:    make(chan struct{}),
 	}
 	if err := c.Refresh(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
+	if c.cfg.RefreshInterval > 0 {
+		c.stopped.Add(1)
+		go c.refresher()
+	}
 	return c, nil
+}
+
+// refresher refreshes the topology every RefreshInterval while the client
+// is in use, until Close.
+func (c *Client) refresher() {
+	defer c.stopped.Done()
+	t := time.NewTicker(c.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if !c.used.Swap(false) {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DialTimeout)
+			_ = c.Refresh(ctx)
+			cancel()
+		case <-c.stop:
+			return
+		}
+	}
 }
 
 // Close closes every connection. Calls in flight fail with a connection
 // error. It is idempotent.
 func (c *Client) Close() error {
 	c.mu.Lock()
+	if !c.closed {
+		close(c.stop)
+	}
 	c.closed = true
 	conns := c.conns
 	c.conns = make(map[string]*nodeConn)
@@ -123,6 +165,7 @@ func (c *Client) Close() error {
 	for _, nc := range conns {
 		nc.close()
 	}
+	c.stopped.Wait()
 	return nil
 }
 
@@ -193,6 +236,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 			continue
 		}
 		c.routes.Store(newRouteTable(top))
+		c.dropDead(top)
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrNoNodes, errors.Join(errs...))
@@ -231,6 +275,26 @@ func (c *Client) fetchTopology(ctx context.Context, addr string) (*wire.Topology
 	return resp.Topology, nil
 }
 
+// dropDead closes the connections to nodes the topology says are dead, so
+// that requests waiting on them fail and are retried elsewhere instead of
+// hanging.
+func (c *Client) dropDead(top *wire.Topology) {
+	var dead []*nodeConn
+	c.mu.Lock()
+	for _, n := range top.Nodes {
+		if n.State == "dead" {
+			if nc, ok := c.conns[n.Addr]; ok {
+				dead = append(dead, nc)
+				delete(c.conns, n.Addr)
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, nc := range dead {
+		go nc.close()
+	}
+}
+
 // roundTrip sends req to addr and waits, without routing or retries.
 func (c *Client) roundTrip(ctx context.Context, addr string, req *wire.Request) (*wire.Response, error) {
 	nc, err := c.conn(ctx, addr)
@@ -267,11 +331,13 @@ type routeTable struct {
 	slot  [slots.NumSlots]uint16 // index into addrs; 0 means no master
 	addrs []string               // addrs[0] is ""
 	ids   []string               // node ids, parallel to addrs
+	dead  []bool                 // parallel to addrs: the node is known dead
+	alive []string               // client addresses of the live nodes
 	byID  map[string]string      // node id → client address
 }
 
 func newRouteTable(top *wire.Topology) *routeTable {
-	rt := &routeTable{top: top, addrs: []string{""}, ids: []string{""}, byID: make(map[string]string, len(top.Nodes))}
+	rt := &routeTable{top: top, addrs: []string{""}, ids: []string{""}, dead: []bool{false}, byID: make(map[string]string, len(top.Nodes))}
 	index := make(map[string]uint16, len(top.Nodes))
 	for _, n := range top.Nodes {
 		rt.byID[n.ID] = n.Addr
@@ -279,6 +345,10 @@ func newRouteTable(top *wire.Topology) *routeTable {
 			index[n.ID] = uint16(len(rt.addrs))
 			rt.addrs = append(rt.addrs, n.Addr)
 			rt.ids = append(rt.ids, n.ID)
+			rt.dead = append(rt.dead, n.State == "dead" || n.State == "left")
+			if n.State == "" || n.State == "alive" {
+				rt.alive = append(rt.alive, n.Addr)
+			}
 		}
 	}
 	for _, r := range top.Slots {
@@ -297,9 +367,16 @@ func (rt *routeTable) ownerID(key string) string {
 
 // addrFor returns the node to send a request about key to.
 func (c *Client) addrFor(key string) string {
+	c.used.Store(true)
 	rt := c.routes.Load()
-	if a := rt.addrs[rt.slot[slots.KeySlot(key)]]; a != "" {
+	i := rt.slot[slots.KeySlot(key)]
+	if a := rt.addrs[i]; a != "" && !rt.dead[i] {
 		return a
+	}
+	if len(rt.alive) > 0 {
+		// The slot's master is gone (or unknown): a live node answers
+		// UNAVAILABLE, or MOVED if the slot has moved since.
+		return rt.alive[int(slots.KeySlot(key))%len(rt.alive)]
 	}
 	if len(rt.top.Nodes) > 0 {
 		return rt.top.Nodes[0].Addr

@@ -39,7 +39,7 @@ sync = "always"
 # The largest value a put may store.
 max_value_size = "256MiB"
 
-# Lambdas: how many run at once (default: one per CPU; -1 runs none and the
+# Lambdas: how many run at once (default: one per CPU; 0 runs none and the
 # node only stores) and how many may wait, their inputs being fetched, before
 # the node answers BUSY (default: 2 × executors).
 executors = 2

@@ -169,7 +169,7 @@ func (a *app) printBanner(p *peer.Peer, ac *agentConfig, tempDir string) {
 		fmt.Fprintln(w, "  gossip:   off")
 	}
 	if len(ac.Join) > 0 {
-		fmt.Fprintf(w, "  join:     %s NOT joined: clustering is not available in this build\n", strings.Join(ac.Join, ","))
+		fmt.Fprintf(w, "  join:     %s\n", strings.Join(ac.Join, ","))
 	}
 	if tempDir != "" {
 		fmt.Fprintf(w, "  data dir: %s (temporary, removed on exit)\n", tempDir)

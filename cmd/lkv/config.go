@@ -43,7 +43,7 @@ type agentConfig struct {
 	Token        string
 	Role         string
 	Replicas     int
-	Executors    int // zero: number of CPUs; negative: none
+	Executors    int // executorsAuto: number of CPUs; zero or negative: none (the node only stores)
 	Pipeline     int // zero: 2 × executors
 	CacheBytes   int64
 	TLSCert      string
@@ -67,8 +67,12 @@ func defaultAgentConfig() *agentConfig {
 		Role:       defaultRole,
 		CacheBytes: defaultCacheBytes,
 		LogLevel:   defaultLogLevel,
+		Executors:  executorsAuto,
 	}
 }
+
+// executorsAuto marks executors as not set: one per CPU.
+const executorsAuto = -1 << 20
 
 // syncMode returns the effective sync mode.
 func (c *agentConfig) syncMode() string {
@@ -205,7 +209,14 @@ func (c *agentConfig) peerConfig(logger hclog.Logger) (pc *peer.Config, notes []
 	pc.TLSCertFile = c.TLSCert
 	pc.TLSKeyFile = c.TLSKey
 	pc.MaxValueSize = c.MaxValueSize
-	pc.Executors = c.Executors
+	switch {
+	case c.Executors == executorsAuto:
+		pc.Executors = 0 // the node's default: one per CPU
+	case c.Executors <= 0:
+		pc.Executors = -1 // stores only
+	default:
+		pc.Executors = c.Executors
+	}
 	pc.Pipeline = c.Pipeline
 	pc.Version = version
 	pc.Logger = logger

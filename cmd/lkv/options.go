@@ -57,7 +57,7 @@ func agentOptions() []option {
 			setString(func(c *agentConfig) *string { return &c.Role })},
 		{"replicas", "int", "0", "replicas wanted per master (for --role auto)",
 			setInt(func(c *agentConfig) *int { return &c.Replicas })},
-		{"executors", "int", "", "lambdas run at once (default: number of CPUs; negative: none, the node only stores)",
+		{"executors", "int", "", "lambdas run at once (default: number of CPUs; 0: none, the node only stores)",
 			setInt(func(c *agentConfig) *int { return &c.Executors })},
 		{"pipeline", "int", "", "executions that may wait for an executor (default: 2 × executors)",
 			setInt(func(c *agentConfig) *int { return &c.Pipeline })},
