@@ -36,7 +36,8 @@ type cluster struct {
 	gates  slotGates
 	cache  *store.Cache
 	ids    sync.Map     // key → content id of a cached value
-	moving atomic.Int64 // slot moves this node is carrying out
+	moving  atomic.Int64 // slot ranges this node is copying away
+	pending atomic.Int64 // as coordinator: slots still to move in this round
 
 	peersMu sync.Mutex
 	peers   *client.Client // guarded by peersMu; dialled on first use
@@ -340,7 +341,7 @@ func (p *Peer) topology() *wire.Topology {
 	t := p.cl.table.Load()
 	v := p.cl.view.Load()
 	coord := p.coordinator()
-	top := &wire.Topology{Cluster: p.cfg.Cluster, Epoch: t.Epoch(), Migrations: int(p.cl.moving.Load())}
+	top := &wire.Topology{Cluster: p.cfg.Cluster, Epoch: t.Epoch(), Migrations: int(p.cl.moving.Load()), MigratingSlots: int(p.cl.pending.Load())}
 	for _, n := range v.nodes {
 		n.Slots = t.SlotsOf(n.ID)
 		n.Coordinator = n.ID == coord

@@ -212,16 +212,16 @@ func TestCluster_joinAndLeaveUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster under load")
 	}
-	c := newTestCluster(t, 3)
-	waitUntil(t, 60*time.Second, "three nodes agree", func() error { return c.agreed(c.nodes) })
+	c := newTestCluster(t, 5)
+	waitUntil(t, 60*time.Second, "five nodes agree", func() error { return c.agreed(c.nodes) })
 	cl := dial(t, c.nodes[0])
 	w := startWriter(t, cl, "join")
 	time.Sleep(300 * time.Millisecond)
 
-	fourth := c.add(3)
-	waitUntil(t, 60*time.Second, "a fourth node takes its share", func() error { return c.agreed(c.nodes) })
+	sixth := c.add(5)
+	waitUntil(t, 60*time.Second, "a sixth node takes its share", func() error { return c.agreed(c.nodes) })
 	w.finish()
-	w.checkAcked(t, dial(t, fourth))
+	w.checkAcked(t, dial(t, sixth))
 	if w.n.Load() == 0 {
 		t.Fatal("no write was acknowledged")
 	}
@@ -242,10 +242,99 @@ func TestCluster_joinAndLeaveUnderLoad(t *testing.T) {
 	if err := leaving.Shutdown(lctx); err != nil {
 		t.Fatal(err)
 	}
-	rest := []*peer.Peer{c.nodes[0], c.nodes[2], c.nodes[3]}
+	rest := slices.Delete(slices.Clone(c.nodes), 1, 2)
 	c.nodes = rest
-	waitUntil(t, 60*time.Second, "three nodes rebalance after the leave", func() error { return c.agreed(rest) })
+	waitUntil(t, 60*time.Second, "five nodes rebalance after the leave", func() error { return c.agreed(rest) })
 	w2.finish()
 	w2.checkAcked(t, dial(t, c.nodes[2]))
 	w.checkAcked(t, dial(t, c.nodes[1]))
+}
+
+// cut drops gossip traffic between two sides, as a network partition does.
+type cut struct {
+	mu    sync.Mutex
+	side  map[string]int // gossip address → side; 0 when not cut; guarded by mu
+	addrs []string       // gossip address of node i; guarded by mu
+}
+
+// dropper is node i's DropTo: whether to drop what it sends to addr.
+func (c *cut) dropper(i int) func(addr string) bool {
+	return func(to string) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if i >= len(c.addrs) {
+			return false
+		}
+		a, b := c.side[c.addrs[i]], c.side[to]
+		return a != 0 && b != 0 && a != b
+	}
+}
+
+func TestCluster_partitionHeals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("partition")
+	}
+	pc := &cut{side: map[string]int{}}
+	c := &testCluster{t: t}
+	for i := range 3 {
+		cfg := clusterConfig(t, i)
+		cfg.Membership.DropTo = pc.dropper(i)
+		if i > 0 {
+			cfg.Join = []string{c.nodes[i-1].GossipAddr()}
+		}
+		p := startPeer(t, cfg)
+		pc.mu.Lock()
+		pc.addrs = append(pc.addrs, p.GossipAddr())
+		pc.mu.Unlock()
+		c.nodes = append(c.nodes, p)
+	}
+	addrs := pc.addrs
+	waitUntil(t, 60*time.Second, "three nodes agree", func() error { return c.agreed(c.nodes) })
+	ctx := ctxT(t)
+	cl := dial(t, c.nodes[0])
+	for i := range 300 {
+		if err := cl.Put(ctx, fmt.Sprintf("p-%d", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Cut node-2 off from the others.
+	pc.mu.Lock()
+	pc.side[addrs[0]], pc.side[addrs[1]], pc.side[addrs[2]] = 1, 1, 2
+	pc.mu.Unlock()
+	waitUntil(t, 20*time.Second, "the majority sees node-2 dead", func() error {
+		for _, n := range c.nodes[0].Topology().Nodes {
+			if n.ID == "node-2" && n.State != "dead" {
+				return fmt.Errorf("node-2 is %s", n.State)
+			}
+		}
+		return nil
+	})
+	// The minority (one of three masters) never acts: it keeps the table it
+	// had and moves nothing.
+	epoch := c.nodes[2].Topology().Epoch
+	time.Sleep(time.Second)
+	if e := c.nodes[2].Topology().Epoch; e != epoch {
+		t.Errorf("the cut-off node changed the table (epoch %d → %d)", epoch, e)
+	}
+
+	// Heal: the rejoin loop merges the cluster again by itself.
+	pc.mu.Lock()
+	clear(pc.side)
+	pc.mu.Unlock()
+	waitUntil(t, 30*time.Second, "the partition heals", func() error {
+		for _, p := range c.nodes {
+			for _, n := range p.Topology().Nodes {
+				if n.State != "alive" {
+					return fmt.Errorf("%s sees %s %s", p.ID(), n.ID, n.State)
+				}
+			}
+		}
+		return c.agreed(c.nodes)
+	})
+	for i := range 300 {
+		if v, err := cl.Get(ctx, fmt.Sprintf("p-%d", i)); err != nil || string(v) != "v" {
+			t.Fatalf("p-%d after the heal = %q, %v", i, v, err)
+		}
+	}
 }

@@ -91,7 +91,14 @@ func (p *Peer) runMoves(ctx context.Context, moves []slots.Move) {
 		p.logger.Warn("coordinator cannot reach the cluster", "error", err)
 		return
 	}
-	for _, m := range chunked(moves) {
+	steps := chunked(moves)
+	left := 0
+	for _, m := range steps {
+		left += m.End - m.Start + 1
+	}
+	p.cl.pending.Store(int64(left))
+	defer p.cl.pending.Store(0)
+	for _, m := range steps {
 		if !p.cl.el.CanAct() {
 			return
 		}
@@ -111,6 +118,7 @@ func (p *Peer) runMoves(ctx context.Context, moves []slots.Move) {
 			return // the source keeps the slots closed until it times out
 		}
 		p.flip([]slots.Move{m})
+		p.cl.pending.Add(-int64(m.End - m.Start + 1))
 	}
 }
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +48,7 @@ type infoJSON struct {
 	Coordinator  string `json:"coordinator"`   // id of the coordinator
 	SlotsCovered int    `json:"slots_covered"` // slots that have a master
 	Slots        int    `json:"slots"`         // slots in all
-	Migrations   int    `json:"migrations"`    // slot moves in progress
+	Migrations   int    `json:"migrations"`    // slots the coordinator's moves still have to move
 	Nodes        int    `json:"nodes"`
 	Masters      int    `json:"masters"`
 	Version      string `json:"version"`
@@ -137,6 +139,7 @@ func (a *app) printSlots(c *client.Client, _ []string, asJSON bool) error {
 
 func (a *app) printInfo(c *client.Client, seeds []string, asJSON bool) error {
 	info := clusterInfo(c.Topology(), seeds)
+	info.Migrations = coordinatorMigrations(c, info.Coordinator)
 	if asJSON {
 		return writeJSON(a.stdout, info)
 	}
@@ -146,17 +149,40 @@ func (a *app) printInfo(c *client.Client, seeds []string, asJSON bool) error {
 	fmt.Fprintf(tw, "epoch:\t%d\n", info.Epoch)
 	fmt.Fprintf(tw, "coordinator:\t%s\n", dash(info.Coordinator))
 	fmt.Fprintf(tw, "slots covered:\t%d/%d\n", info.SlotsCovered, info.Slots)
-	fmt.Fprintf(tw, "migrations:\t%d\n", info.Migrations)
+	if info.Migrations > 0 {
+		fmt.Fprintf(tw, "migrations:\t%d slots still to move\n", info.Migrations)
+	} else {
+		fmt.Fprintf(tw, "migrations:\tnone\n")
+	}
 	fmt.Fprintf(tw, "nodes:\t%d (%d masters)\n", info.Nodes, info.Masters)
 	fmt.Fprintf(tw, "version:\t%s\n", dash(info.Version))
 	return tw.Flush()
+}
+
+// coordinatorMigrations asks the coordinator how many slots its moves
+// still have to move; 0 when there is none or it cannot be asked.
+func coordinatorMigrations(c *client.Client, coordinator string) int {
+	top := c.Topology()
+	for _, n := range top.Nodes {
+		if n.ID != coordinator || n.Addr == "" {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		resp, err := c.Do(ctx, &wire.Request{Op: wire.OpTopology}, n.Addr)
+		if err != nil || resp.Topology == nil {
+			return 0
+		}
+		return resp.Topology.MigratingSlots
+	}
+	return 0
 }
 
 // clusterInfo summarizes a topology. The node is the one whose address is
 // the first seed that appears in it, else the first node listed (the one
 // that answered puts itself first).
 func clusterInfo(top *wire.Topology, seeds []string) infoJSON {
-	info := infoJSON{Cluster: top.Cluster, Epoch: top.Epoch, Migrations: top.Migrations, Slots: slots.NumSlots, Nodes: len(top.Nodes)}
+	info := infoJSON{Cluster: top.Cluster, Epoch: top.Epoch, Migrations: top.MigratingSlots, Slots: slots.NumSlots, Nodes: len(top.Nodes)}
 	self := -1
 	for _, s := range seeds {
 		for i, n := range top.Nodes {

@@ -137,6 +137,10 @@ func (d *Decoder) topology() (*Topology, error) {
 			var n int64
 			n, err = d.r.int(0, math.MaxInt32)
 			t.Migrations = int(n)
+		case "migrating_slots":
+			var n int64
+			n, err = d.r.int(0, math.MaxInt32)
+			t.MigratingSlots = int(n)
 		case "nodes":
 			t.Nodes, err = decodeList(d, (*Decoder).nodeField)
 		case "slots":

@@ -104,11 +104,14 @@ type StatEntry struct {
 
 // Topology is a node's view of the cluster: its members and the slot table.
 type Topology struct {
-	Cluster    string      `msgpack:"cluster,omitempty"`    // the cluster's name
-	Epoch      uint64      `msgpack:"epoch"`                // highest epoch in the slot table
-	Migrations int         `msgpack:"migrations,omitempty"` // slot moves in progress
-	Nodes      []NodeInfo  `msgpack:"nodes"`
-	Slots      []SlotRange `msgpack:"slots"`
+	Cluster    string `msgpack:"cluster,omitempty"`    // the cluster's name
+	Epoch      uint64 `msgpack:"epoch"`                // highest epoch in the slot table
+	Migrations int    `msgpack:"migrations,omitempty"` // slot ranges this node is copying to another
+	// MigratingSlots is, on the coordinator, how many slots the moves it is
+	// running still have to move; 0 elsewhere.
+	MigratingSlots int         `msgpack:"migrating_slots,omitempty"`
+	Nodes          []NodeInfo  `msgpack:"nodes"`
+	Slots          []SlotRange `msgpack:"slots"`
 }
 
 // NodeInfo describes one member of the cluster.
