@@ -33,9 +33,9 @@ type cluster struct {
 	ml *membership.Membership // nil without gossip
 	el *election.Elector      // nil without gossip
 
-	gates  slotGates
-	cache  *store.Cache
-	ids    sync.Map     // key → content id of a cached value
+	gates   slotGates
+	cache   *store.Cache
+	ids     sync.Map     // key → content id of a cached value
 	moving  atomic.Int64 // slot ranges this node is copying away
 	pending atomic.Int64 // as coordinator: slots still to move in this round
 
