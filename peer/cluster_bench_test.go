@@ -2,11 +2,17 @@ package peer_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/lambdakv/lambdakv/client"
+	"github.com/lambdakv/lambdakv/jail"
 	"github.com/lambdakv/lambdakv/membership"
 	"github.com/lambdakv/lambdakv/peer"
 	"github.com/lambdakv/lambdakv/peer/wire"
@@ -141,4 +147,101 @@ func BenchmarkCluster_moveSlot(b *testing.B) {
 		b.ReportMetric(d.Seconds(), "s/slot")
 		b.ReportMetric(100/d.Seconds(), "MB/s")
 	}
+}
+
+// BenchmarkCluster_execRemoteDeps runs a lambda on one node whose binary
+// and a 4 MiB immutable input live on another: the first run fetches them,
+// later runs read them from the cache. It reports bytes per source and the
+// time of the first and of later runs, beside a run on the node that holds
+// everything.
+//
+//	go test -run XXX -bench Cluster_execRemoteDeps -benchtime 20x ./peer
+func BenchmarkCluster_execRemoteDeps(b *testing.B) {
+	c := &testCluster{}
+	for i := range 2 {
+		cfg := benchConfig(b, i)
+		cfg.HTTPPort = 0
+		cfg.Executors = 2
+		cfg.Jail = jail.DefaultConfig()
+		cfg.Jail.StateDir = b.TempDir()
+		if i > 0 {
+			cfg.Join = []string{c.nodes[0].GossipAddr()}
+		}
+		c.nodes = append(c.nodes, startPeer(b, cfg))
+	}
+	if err := waitAgreed(c, 60*time.Second); err != nil {
+		b.Fatal(err)
+	}
+	a, h := c.nodes[0], c.nodes[1] // a runs, h holds
+	cl := dial(b, a)
+	ctx := ctxT(b)
+	lambdaKey := benchKeyOn(b, a, h.ID(), "wc-")
+	upload(b, cl, lambdaKey, buildGo(b, "cmd/lambdas/wordcount"))
+	input := benchKeyOn(b, a, h.ID(), "input-")
+	text := make([]byte, 4<<20)
+	for i := range text {
+		text[i] = "abcdefgh "[i%9]
+	}
+	if err := cl.Put(ctx, input, text, client.WithPerm(client.PermR)); err != nil {
+		b.Fatal(err)
+	}
+	opts := func(node *peer.Peer) client.ExecOptions {
+		return client.ExecOptions{Node: node.Addr(), Deps: []client.Dep{{Key: input, AsFile: true}}}
+	}
+	run := func(node *peer.Peer) time.Duration {
+		start := time.Now()
+		if _, err := cl.Exec(ctx, lambdaKey, opts(node)); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	first := run(a)
+	remote := depBytesB(b, a, "remote")
+	b.ResetTimer()
+	var later time.Duration
+	for range b.N {
+		later += run(a)
+	}
+	b.StopTimer()
+	var local time.Duration
+	for range b.N {
+		local += run(h)
+	}
+	cache := depBytesB(b, a, "cache")
+	b.ReportMetric(float64(first.Microseconds())/1000, "ms-first")
+	b.ReportMetric(float64(later.Microseconds())/1000/float64(b.N), "ms-cached")
+	b.ReportMetric(float64(local.Microseconds())/1000/float64(b.N), "ms-on-holder")
+	b.ReportMetric(remote/1e6, "MB-fetched-first")
+	b.ReportMetric(cache/1e6/float64(b.N), "MB-cache-per-run")
+	b.ReportMetric(depBytesB(b, a, "remote")-remote, "B-fetched-later")
+}
+
+func benchKeyOn(b *testing.B, p *peer.Peer, node, prefix string) string {
+	top := p.Topology()
+	for i := range 100000 {
+		k := prefix + strconv.Itoa(i)
+		s := int(slots.KeySlot(k))
+		for _, r := range top.Slots {
+			if s >= r.Start && s <= r.End && r.Master == node {
+				return k
+			}
+		}
+	}
+	b.Fatal("no key")
+	return ""
+}
+
+func depBytesB(b *testing.B, p *peer.Peer, source string) float64 {
+	resp, err := http.Get("http://" + p.HTTPAddr() + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`lkv_dep_bytes_total\{source="` + source + `"\} (\S+)`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
 }
