@@ -11,7 +11,7 @@ short:
 	go test -short ./...
 
 testrace:
-	go test -race -short -count=1 ./store ./peer/... ./client ./jail/...
+	go test -race -short -count=1 ./store ./peer/... ./client ./jail/... ./membership ./election ./slots
 
 cov:
 	go test -coverprofile=cover.out ./... && go tool cover -func=cover.out | tail -1
