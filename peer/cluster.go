@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lambdakv/lambdakv/client"
 	"github.com/lambdakv/lambdakv/election"
@@ -38,6 +39,10 @@ type cluster struct {
 	ids     sync.Map     // key → content id of a cached value
 	moving  atomic.Int64 // slot ranges this node is copying away
 	pending atomic.Int64 // as coordinator: slots still to move in this round
+	// joined is set once this node has seen another member. A node told
+	// to join a cluster assigns no slots before: alone, it would claim
+	// every slot and, once joined, win ties over slots it has no data for.
+	joined atomic.Bool
 
 	peersMu sync.Mutex
 	peers   *client.Client // guarded by peersMu; dialled on first use
@@ -109,6 +114,9 @@ func (p *Peer) startCluster(ctx context.Context) error {
 
 func (p *Peer) startMembership(ctx context.Context) error {
 	mc := membership.DefaultConfig()
+	// Seeds that were not up yet, and partitions that ended, are retried
+	// this often: cheap, since members already alive are skipped.
+	mc.RejoinInterval = 3 * time.Second
 	if p.cfg.Membership != nil {
 		cp := *p.cfg.Membership
 		mc = &cp

@@ -3,7 +3,9 @@ package peer_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -335,6 +337,49 @@ func TestCluster_partitionHeals(t *testing.T) {
 	for i := range 300 {
 		if v, err := cl.Get(ctx, fmt.Sprintf("p-%d", i)); err != nil || string(v) != "v" {
 			t.Fatalf("p-%d after the heal = %q, %v", i, v, err)
+		}
+	}
+}
+
+// A node told to join a cluster whose seed is not up yet claims nothing
+// while alone; when the seed comes up it joins, and the seed's data stays
+// readable (the joiner never wins slots it holds no data for).
+func TestCluster_joinBeforeSeedIsUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedAddr := ln.Addr().String()
+	_, seedPort, _ := net.SplitHostPort(seedAddr)
+	ln.Close()
+
+	cfg := clusterConfig(t, 1)
+	cfg.Join = []string{seedAddr}
+	joiner := startPeer(t, cfg)
+	time.Sleep(1500 * time.Millisecond) // past its election and several rebalance ticks
+	if n := ownedBy(joiner.Topology().Slots, joiner.ID()); n != 0 {
+		t.Fatalf("alone and not yet joined, %s claimed %d slots", joiner.ID(), n)
+	}
+
+	scfg := clusterConfig(t, 0)
+	scfg.GossipPort, _ = strconv.Atoi(seedPort)
+	seed := startPeer(t, scfg)
+	cl := dial(t, seed)
+	ctx := ctxT(t)
+	for i := range 200 {
+		if err := cl.Put(ctx, fmt.Sprintf("s-%d", i), []byte("seed")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &testCluster{t: t, nodes: []*peer.Peer{seed, joiner}}
+	waitUntil(t, 30*time.Second, "the two agree", func() error { return c.agreed(c.nodes) })
+	via := dial(t, joiner)
+	for i := range 200 {
+		if v, err := via.Get(ctx, fmt.Sprintf("s-%d", i)); err != nil || string(v) != "seed" {
+			t.Fatalf("s-%d = %q, %v", i, v, err)
 		}
 	}
 }

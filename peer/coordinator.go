@@ -22,6 +22,9 @@ const moveChunk = 256
 // slots to live masters and even out ownership, moving slots with their
 // data. It returns at once when a round is already running.
 func (p *Peer) coordinate(ctx context.Context) {
+	if len(p.cfg.Join) > 0 && !p.cl.joined.Load() {
+		return // told to join a cluster and has not yet: decide nothing
+	}
 	if !p.coordinating.CompareAndSwap(false, true) {
 		return
 	}

@@ -106,6 +106,9 @@ func (p *Peer) clusterLoop() {
 
 // membershipChanged refreshes the view and tells the election.
 func (p *Peer) membershipChanged() {
+	if p.cl.ml.NumAlive() > 1 {
+		p.cl.joined.Store(true)
+	}
 	p.refreshView()
 	live, known := p.masters()
 	p.cl.el.SetMembers(live, known)
