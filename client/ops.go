@@ -76,6 +76,10 @@ type Dep = wire.Dep
 // Output is a file a raw-mode execution leaves behind, stored as a key.
 type Output = wire.Output
 
+// ExecLimits are per-execution sandbox limits; zero fields keep the node's
+// defaults, and the node caps each at its maximum.
+type ExecLimits = wire.ExecLimits
+
 var errBatchNotSent = errors.New("client: Wait on a request of a Batch that was not sent")
 
 // idempotent ops may be resent after a connection broke mid-request.
@@ -355,6 +359,7 @@ type ExecOptions struct {
 	Outputs []Output      // raw mode: files stored as keys afterwards
 	Raw     bool          // run an unmodified binary
 	Timeout time.Duration // wall-clock limit; zero means the node's default
+	Limits  *ExecLimits   // other sandbox limits; nil means the node's defaults
 
 	// Node runs the lambda on this node, given by id or client address.
 	// If blank, Placement chooses.
@@ -385,7 +390,7 @@ func (c *Client) Exec(ctx context.Context, key string, opts ExecOptions) (*ExecR
 func (c *Client) ExecAsync(ctx context.Context, key string, opts ExecOptions) *Future[*ExecResult] {
 	req := wire.Request{
 		Op: wire.OpExecute, Key: key, Args: opts.Args, Deps: opts.Deps,
-		Outputs: opts.Outputs, Raw: opts.Raw, Timeout: opts.Timeout,
+		Outputs: opts.Outputs, Raw: opts.Raw, Timeout: opts.Timeout, Limits: opts.Limits,
 		ReplicaOK: c.cfg.ReadFromReplicas,
 	}
 	node := c.resolveNode(opts.Node)

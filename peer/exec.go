@@ -392,6 +392,14 @@ func (p *Peer) loadBinary(id string, data []byte) (*jail.Binary, error) {
 func (p *Peer) buildSpec(req *wire.Request, pr *prepared) error {
 	pr.spec.Args = req.Args
 	pr.spec.Limits.Wall = req.Timeout
+	if l := req.Limits; l != nil {
+		pr.spec.Limits.CPU = time.Duration(l.CPUMillis) * time.Millisecond
+		pr.spec.Limits.Memory = l.Memory
+		pr.spec.Limits.Procs = l.Procs
+		pr.spec.Limits.FileSize = l.FileSize
+		pr.spec.Limits.OpenFiles = l.OpenFiles
+		pr.spec.Limits.Stdout = l.Stdout
+	}
 	if req.Raw {
 		pr.spec.Argv0 = req.Key
 		for _, o := range req.Outputs {

@@ -109,14 +109,18 @@ func TestPeer_Exec_errors(t *testing.T) {
 		{"absolute dep name", "sleeper", client.ExecOptions{Deps: []client.Dep{{Key: "data", AsFile: true, Name: "/etc/x"}}}, client.ErrBadRequest},
 		{"outputs outside raw", "sleeper", client.ExecOptions{Outputs: []client.Output{{File: "a", Key: "b"}}}, client.ErrBadRequest},
 		{"timeout", "sleeper", client.ExecOptions{Args: []string{"10s"}, Timeout: 300 * time.Millisecond}, client.ErrExecFailed},
+		{"output limit", "sleeper", client.ExecOptions{Args: []string{"0s"}, Limits: &client.ExecLimits{Stdout: 8}}, client.ErrExecFailed},
+		{"process limit", "sleeper", client.ExecOptions{Args: []string{"0s"}, Limits: &client.ExecLimits{Procs: 1}}, client.ErrExecFailed},
 	}
 	for _, tt := range tests {
 		_, err := c.Exec(ctx, tt.key, tt.opts)
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: err = %v; want %v", tt.name, err, tt.want)
 		}
-		if tt.name == "timeout" && (err == nil || !strings.Contains(err.Error(), "timeout")) {
-			t.Errorf("timeout: err = %v; want it to say timeout", err)
+		if tt.name == "timeout" || tt.name == "output limit" || tt.name == "process limit" {
+			if err == nil || !strings.Contains(err.Error(), tt.name) {
+				t.Errorf("%s: err = %v; want it to say %q", tt.name, err, tt.name)
+			}
 		}
 	}
 

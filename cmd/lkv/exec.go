@@ -28,6 +28,12 @@ type execFlags struct {
 	outPerm   string
 	raw       bool
 	timeout   time.Duration
+	cpu       time.Duration
+	memory    string
+	procs     int
+	fileSize  string
+	openFiles int
+	maxOutput string
 	placement string
 	node      string
 }
@@ -91,6 +97,12 @@ stdout is the output and the exit status the return code.`,
 	fs.StringVar(&f.outPerm, "out-perm", "r", "permissions of the --out keys: r, rw, rx or rwx")
 	fs.BoolVar(&f.raw, "raw", false, "run an unmodified static binary (argv, stdout, exit status)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "the lambda's wall-clock limit (default: the node's, 30s unless configured)")
+	fs.DurationVar(&f.cpu, "cpu", 0, "the lambda's CPU time limit (default: the node's)")
+	fs.StringVar(&f.memory, "memory", "", "the lambda's memory limit, e.g. 256MiB (default: the node's)")
+	fs.IntVar(&f.procs, "procs", 0, "the lambda's limit on processes and threads (default: the node's)")
+	fs.StringVar(&f.fileSize, "file-size", "", "the largest file the lambda may write, e.g. 64MiB (default: the node's)")
+	fs.IntVar(&f.openFiles, "open-files", 0, "the lambda's limit on open files (default: the node's)")
+	fs.StringVar(&f.maxOutput, "max-output", "", "stdout bytes read from the lambda, e.g. 1MiB (default: the node's)")
 	fs.StringVar(&f.placement, "placement", "", "where to run it: "+strings.Join(placements, ", "))
 	fs.StringVar(&f.node, "node", "", "run on this node (`ID` or HOST:PORT)")
 	return cmd
@@ -102,6 +114,11 @@ func (f *execFlags) options() (client.ExecOptions, error) {
 	if f.timeout < 0 {
 		return opts, fmt.Errorf("--timeout %s: must not be negative", f.timeout)
 	}
+	lim, err := f.limits()
+	if err != nil {
+		return opts, err
+	}
+	opts.Limits = lim
 	if f.placement != "" {
 		p, err := client.PlacementByName(f.placement)
 		if err != nil {
@@ -186,4 +203,34 @@ func exitCode(rc int) int {
 		return 255
 	}
 	return rc
+}
+
+// limits builds the per-execution sandbox limits from the flags; nil when
+// none was given.
+func (f *execFlags) limits() (*client.ExecLimits, error) {
+	var l client.ExecLimits
+	sizes := []struct {
+		name string
+		in   string
+		out  *int64
+	}{{"--memory", f.memory, &l.Memory}, {"--file-size", f.fileSize, &l.FileSize}, {"--max-output", f.maxOutput, &l.Stdout}}
+	for _, sz := range sizes {
+		if sz.in == "" {
+			continue
+		}
+		n, err := parseSize(sz.in)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%s %q: want a positive size such as 64MiB", sz.name, sz.in)
+		}
+		*sz.out = n
+	}
+	if f.cpu < 0 || f.procs < 0 || f.openFiles < 0 {
+		return nil, fmt.Errorf("--cpu, --procs and --open-files must not be negative")
+	}
+	l.CPUMillis = f.cpu.Milliseconds()
+	l.Procs, l.OpenFiles = f.procs, f.openFiles
+	if l == (client.ExecLimits{}) {
+		return nil, nil
+	}
+	return &l, nil
 }

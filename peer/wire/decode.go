@@ -176,6 +176,8 @@ func (d *Decoder) execField(k []byte, r *Request) (err error) {
 		}
 	case "target":
 		r.Target, err = d.r.str()
+	case "limits":
+		r.Limits, err = d.limits()
 	case "reset":
 		r.Reset, err = d.r.bool()
 	case "records":

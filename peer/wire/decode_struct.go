@@ -46,6 +46,37 @@ func decodeList[T any](d *Decoder, field func(d *Decoder, k []byte, v *T) error)
 	return out, nil
 }
 
+// limits reads ExecLimits; a nil reads as nil.
+func (d *Decoder) limits() (*ExecLimits, error) {
+	if d.r.nilNext() {
+		return nil, nil
+	}
+	l := new(ExecLimits)
+	err := d.object(func(k []byte) (err error) {
+		var i int64
+		switch string(k) {
+		case "cpu_ms":
+			l.CPUMillis, err = d.r.int(0, math.MaxInt64)
+		case "memory":
+			l.Memory, err = d.r.int(0, math.MaxInt64)
+		case "procs":
+			i, err = d.r.int(0, math.MaxInt32)
+			l.Procs = int(i)
+		case "file_size":
+			l.FileSize, err = d.r.int(0, math.MaxInt64)
+		case "open_files":
+			i, err = d.r.int(0, math.MaxInt32)
+			l.OpenFiles = int(i)
+		case "stdout":
+			l.Stdout, err = d.r.int(0, math.MaxInt64)
+		default:
+			err = d.r.skip()
+		}
+		return err
+	})
+	return l, err
+}
+
 func (d *Decoder) recordField(k []byte, v *Record) (err error) {
 	switch string(k) {
 	case "key":

@@ -235,7 +235,8 @@ func (e *Encoder) encodeRequest(r *Request) error {
 		nz(r.Force) + b2i(r.Keys != nil) + nz(r.Proto) + nz(r.Token) +
 		nz(r.Client) + b2i(r.Args != nil) + b2i(r.Deps != nil) +
 		b2i(r.Outputs != nil) + nz(r.Raw) + nz(r.Timeout) + nz(r.ReplicaOK) +
-		nz(r.SlotStart) + nz(r.SlotEnd) + nz(r.Target) + nz(r.Reset) + b2i(r.Records != nil)
+		nz(r.SlotStart) + nz(r.SlotEnd) + nz(r.Target) + nz(r.Reset) + b2i(r.Records != nil) +
+		b2i(r.Limits != nil)
 	f := fieldWriter{enc: e.enc}
 	if f.err = e.enc.EncodeMapLen(n); f.err != nil {
 		return f.err
@@ -310,6 +311,9 @@ func (e *Encoder) encodeExec(f *fieldWriter, r *Request) {
 	}
 	if r.ReplicaOK {
 		f.bool("replica_ok", true)
+	}
+	if r.Limits != nil {
+		f.value("limits", r.Limits)
 	}
 }
 

@@ -29,11 +29,28 @@ type Request struct {
 
 	ReplicaOK bool // get, stat, execute: a replica may answer
 
+	// Limits lowers or raises the sandbox limits of an execution; zero
+	// fields keep the node's defaults, and the node caps each at its
+	// maximum. Nil means all defaults.
+	Limits *ExecLimits
+
 	SlotStart int      // migrate: first slot of the range; import: the slot
 	SlotEnd   int      // migrate: last slot of the range (inclusive)
 	Target    string   // migrate: id of the node to copy the slots to
 	Reset     bool     // import: drop what the receiver holds of the slot first
 	Records   []Record // import: the slot's records
+}
+
+// ExecLimits are per-request sandbox limits of an execution. A zero field
+// means the node's default. Timeout (the wall clock) is the request's own
+// timeout_ms field.
+type ExecLimits struct {
+	CPUMillis int64 `msgpack:"cpu_ms,omitempty"`     // CPU time, ms (rounded up to seconds)
+	Memory    int64 `msgpack:"memory,omitempty"`     // bytes
+	Procs     int   `msgpack:"procs,omitempty"`      // processes and threads
+	FileSize  int64 `msgpack:"file_size,omitempty"`  // largest file written, bytes
+	OpenFiles int   `msgpack:"open_files,omitempty"` // open file descriptors
+	Stdout    int64 `msgpack:"stdout,omitempty"`     // stdout bytes read (raw output, runtime response)
 }
 
 // Record is one stored key with its value and permissions, as carried by

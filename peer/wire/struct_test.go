@@ -70,6 +70,7 @@ func TestRequest_allStructFieldsRoundTrip(t *testing.T) {
 	var n int
 	fillAll(reflect.ValueOf(&req.Deps).Elem(), &n)
 	fillAll(reflect.ValueOf(&req.Outputs).Elem(), &n)
+	fillAll(reflect.ValueOf(&req.Limits).Elem(), &n)
 	frame, err := wire.NewEncoder().AppendRequest(nil, &req)
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +78,9 @@ func TestRequest_allStructFieldsRoundTrip(t *testing.T) {
 	var got wire.Request
 	if err := wire.NewDecoder().Request(frame[wire.HeaderSize:], &got); err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Limits, req.Limits) {
+		t.Errorf("limits round trip: got %+v; want %+v", got.Limits, req.Limits)
 	}
 	if !reflect.DeepEqual(got.Deps, req.Deps) || !reflect.DeepEqual(got.Outputs, req.Outputs) {
 		t.Errorf("deps/outputs round trip:\n got %+v %+v\nwant %+v %+v", got.Deps, got.Outputs, req.Deps, req.Outputs)
