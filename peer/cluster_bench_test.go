@@ -2,10 +2,6 @@ package peer_test
 
 import (
 	"fmt"
-	"io"
-	"net/http"
-	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
@@ -175,9 +171,9 @@ func BenchmarkCluster_execRemoteDeps(b *testing.B) {
 	a, h := c.nodes[0], c.nodes[1] // a runs, h holds
 	cl := dial(b, a)
 	ctx := ctxT(b)
-	lambdaKey := benchKeyOn(b, a, h.ID(), "wc-")
+	lambdaKey := keyOwnedBy(b, a, h.ID(), "wc-")
 	upload(b, cl, lambdaKey, buildGo(b, "cmd/lambdas/wordcount"))
-	input := benchKeyOn(b, a, h.ID(), "input-")
+	input := keyOwnedBy(b, a, h.ID(), "input-")
 	text := make([]byte, 4<<20)
 	for i := range text {
 		text[i] = "abcdefgh "[i%9]
@@ -196,7 +192,7 @@ func BenchmarkCluster_execRemoteDeps(b *testing.B) {
 		return time.Since(start)
 	}
 	first := run(a)
-	remote := depBytesB(b, a, "remote")
+	remote := depBytes(b, a, "remote")
 	b.ResetTimer()
 	var later time.Duration
 	for range b.N {
@@ -207,41 +203,11 @@ func BenchmarkCluster_execRemoteDeps(b *testing.B) {
 	for range b.N {
 		local += run(h)
 	}
-	cache := depBytesB(b, a, "cache")
+	cache := depBytes(b, a, "cache")
 	b.ReportMetric(float64(first.Microseconds())/1000, "ms-first")
 	b.ReportMetric(float64(later.Microseconds())/1000/float64(b.N), "ms-cached")
 	b.ReportMetric(float64(local.Microseconds())/1000/float64(b.N), "ms-on-holder")
 	b.ReportMetric(remote/1e6, "MB-fetched-first")
 	b.ReportMetric(cache/1e6/float64(b.N), "MB-cache-per-run")
-	b.ReportMetric(depBytesB(b, a, "remote")-remote, "B-fetched-later")
-}
-
-func benchKeyOn(b *testing.B, p *peer.Peer, node, prefix string) string {
-	top := p.Topology()
-	for i := range 100000 {
-		k := prefix + strconv.Itoa(i)
-		s := int(slots.KeySlot(k))
-		for _, r := range top.Slots {
-			if s >= r.Start && s <= r.End && r.Master == node {
-				return k
-			}
-		}
-	}
-	b.Fatal("no key")
-	return ""
-}
-
-func depBytesB(b *testing.B, p *peer.Peer, source string) float64 {
-	resp, err := http.Get("http://" + p.HTTPAddr() + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`lkv_dep_bytes_total\{source="` + source + `"\} (\S+)`).FindSubmatch(body)
-	if m == nil {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	b.ReportMetric(depBytes(b, a, "remote")-remote, "B-fetched-later")
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // keyOwnedBy returns a key with prefix whose slot node masters.
-func keyOwnedBy(t *testing.T, p *peer.Peer, node, prefix string) string {
+func keyOwnedBy(t testing.TB, p *peer.Peer, node, prefix string) string {
 	t.Helper()
 	top := p.Topology()
 	for i := range 100000 {
@@ -33,7 +33,7 @@ func keyOwnedBy(t *testing.T, p *peer.Peer, node, prefix string) string {
 }
 
 // depBytes reads lkv_dep_bytes_total{source} from a node's metrics.
-func depBytes(t *testing.T, p *peer.Peer, source string) float64 {
+func depBytes(t testing.TB, p *peer.Peer, source string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + p.HTTPAddr() + "/metrics")
 	if err != nil {
