@@ -420,11 +420,10 @@ func (p *Peer) peerClient(ctx context.Context) (*client.Client, error) {
 	}
 	cfg := client.Config{Seeds: []string{p.addr}, Token: p.cfg.Token, Name: "lkv-node " + p.id, MaxFrame: p.cfg.MaxFrame}
 	if p.cfg.TLSCertFile != "" {
-		tc, err := client.TLSConfig("")
+		tc, err := client.TLSConfig(p.cfg.TLSCAFile)
 		if err != nil {
 			return nil, err
 		}
-		tc.InsecureSkipVerify = true // nodes share the cluster's certificate set-up; see docs/operations.md
 		cfg.TLS = tc
 	}
 	c, err := client.Dial(ctx, cfg)

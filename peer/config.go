@@ -100,6 +100,10 @@ type Config struct {
 	TLSCertFile string
 	TLSKeyFile  string
 
+	// TLSCAFile is the PEM CA file this node verifies the certificates of
+	// other nodes with, when TLS is on. If blank, the system roots.
+	TLSCAFile string
+
 	// MaxValueSize is the largest value accepted, in bytes. Zero means
 	// 256 MiB.
 	MaxValueSize int64

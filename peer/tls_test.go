@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -83,5 +84,40 @@ func TestPeer_TLS(t *testing.T) {
 	// A plaintext client gets nowhere either.
 	if _, err := client.Dial(sctx, client.Config{Seeds: []string{p.Addr()}, DialTimeout: time.Second}); err == nil {
 		t.Errorf("plaintext Dial to a TLS node succeeded")
+	}
+}
+
+// Nodes talk to each other over TLS too, verifying each other's
+// certificates: a second node joins, slots move to it with their data.
+func TestCluster_TLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster")
+	}
+	cert, key := writeCert(t)
+	c := &testCluster{t: t}
+	for i := range 2 {
+		cfg := clusterConfig(t, i)
+		cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSCAFile = cert, key, cert
+		if i > 0 {
+			cfg.Join = []string{c.nodes[0].GossipAddr()}
+		}
+		c.nodes = append(c.nodes, startPeer(t, cfg))
+		if i == 0 {
+			tcfg, _ := client.TLSConfig(cert)
+			cl := dial(t, c.nodes[0], func(c *client.Config) { c.TLS = tcfg })
+			for j := range 100 {
+				if err := cl.Put(ctxT(t), fmt.Sprintf("tls-%d", j), []byte("v")); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	waitUntil(t, 30*time.Second, "two TLS nodes agree", func() error { return c.agreed(c.nodes) })
+	tcfg, _ := client.TLSConfig(cert)
+	cl := dial(t, c.nodes[1], func(c *client.Config) { c.TLS = tcfg })
+	for j := range 100 {
+		if v, err := cl.Get(ctxT(t), fmt.Sprintf("tls-%d", j)); err != nil || string(v) != "v" {
+			t.Fatalf("tls-%d = %q, %v", j, v, err)
+		}
 	}
 }

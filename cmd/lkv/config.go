@@ -47,6 +47,7 @@ type agentConfig struct {
 	Pipeline     int // zero: 2 × executors
 	CacheBytes   int64
 	TLSCert      string
+	TLSCA        string
 	TLSKey       string
 	Sync         string // "" means always, or none with Dev
 	MaxValueSize int64  // zero: 256 MiB
@@ -207,6 +208,7 @@ func (c *agentConfig) peerConfig(logger hclog.Logger) (pc *peer.Config, notes []
 	pc.HTTPPort = c.HTTPPort
 	pc.Token = c.Token
 	pc.TLSCertFile = c.TLSCert
+	pc.TLSCAFile = c.TLSCA
 	pc.TLSKeyFile = c.TLSKey
 	pc.MaxValueSize = c.MaxValueSize
 	switch {

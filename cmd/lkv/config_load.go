@@ -37,6 +37,7 @@ type fileConfig struct {
 	CacheBytes   *string     `hcl:"cache_bytes,optional"`
 	TLSCert      *string     `hcl:"tls_cert,optional"`
 	TLSKey       *string     `hcl:"tls_key,optional"`
+	TLSCA        *string     `hcl:"tls_ca,optional"`
 	Sync         *string     `hcl:"sync,optional"`
 	MaxValueSize *string     `hcl:"max_value_size,optional"`
 	LogLevel     *string     `hcl:"log_level,optional"`

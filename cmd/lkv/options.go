@@ -67,6 +67,8 @@ func agentOptions() []option {
 			setString(func(c *agentConfig) *string { return &c.TLSCert })},
 		{"tls_key", "string", "", "PEM private key file for tls_cert",
 			setString(func(c *agentConfig) *string { return &c.TLSKey })},
+		{"tls_ca", "string", "", "PEM CA file this node verifies other nodes' certificates with (default: the system roots)",
+			setString(func(c *agentConfig) *string { return &c.TLSCA })},
 		{"sync", "string", "", "when writes reach the disk: always (fsync before acknowledging; default) or none (default with --dev)",
 			setString(func(c *agentConfig) *string { return &c.Sync })},
 		{"max_value_size", "size", "256MiB", "largest value accepted",
