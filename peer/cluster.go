@@ -391,6 +391,13 @@ func (p *Peer) route(key string, r *reply) bool {
 	slot := int(slots.KeySlot(key))
 	owner, _ := p.cl.table.Load().Owner(slot)
 	if owner == p.id {
+		if p.cl.gates.held(slot) {
+			// Copied to a new master that may already take writes: until
+			// the flip arrives here, this copy may be stale.
+			r.resp.Status = wire.StatusTryAgain
+			r.resp.Error = fmt.Sprintf("slot %d is moving to another node", slot)
+			return false
+		}
 		return true
 	}
 	if owner == "" {

@@ -79,10 +79,24 @@ func (p *Peer) reachable(node string) bool {
 	return ok && n.Addr != "" && (n.State == membership.StateAlive.String() || n.State == membership.StateLeaving.String())
 }
 
-// flip publishes moves in the table at a new epoch.
+// flip publishes moves in the table at a new epoch. The epoch is above
+// any an earlier coordinator could have used (its election epoch is in the
+// high bits), so a newer coordinator's decision always wins a merge.
 func (p *Peer) flip(moves []slots.Move) {
 	t := p.cl.table.Load()
-	p.mergeTable(slots.Apply(t, moves, t.NextEpoch()), true)
+	_, elected := p.cl.el.Coordinator()
+	epoch := max(t.NextEpoch(), elected<<24)
+	p.mergeTable(slots.Apply(t, moves, epoch), true)
+}
+
+// rangeEpoch is the highest epoch over slots start..end in t.
+func rangeEpoch(t *slots.Table, start, end int) uint64 {
+	var e uint64
+	for s := start; s <= end; s++ {
+		_, se := t.Owner(s)
+		e = max(e, se)
+	}
+	return e
 }
 
 // runMoves asks each move's source to copy its slots, and flips each one
@@ -111,7 +125,8 @@ func (p *Peer) runMoves(ctx context.Context, moves []slots.Move) {
 		}
 		p.logger.Info("moving slots", "start", m.Start, "end", m.End, "from", m.From, "to", m.To)
 		mctx, cancel := context.WithTimeout(ctx, migrateTimeout)
-		_, err := pc.Do(mctx, &wire.Request{Op: wire.OpMigrate, SlotStart: m.Start, SlotEnd: m.End, Target: m.To}, src.Addr)
+		epoch := rangeEpoch(p.cl.table.Load(), m.Start, m.End)
+		_, err := pc.Do(mctx, &wire.Request{Op: wire.OpMigrate, SlotStart: m.Start, SlotEnd: m.End, Target: m.To, Epoch: epoch}, src.Addr)
 		cancel()
 		if err != nil {
 			p.logger.Warn("slot move failed; will plan again", "start", m.Start, "end", m.End, "from", m.From, "to", m.To, "error", err)

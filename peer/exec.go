@@ -294,9 +294,11 @@ type fetched struct {
 // naming it ("lambda" for the first, "dep" for the rest).
 func (p *Peer) fetch(ctx context.Context, keys []string) ([]fetched, error) {
 	out := make([]fetched, len(keys))
-	t := p.cl.table.Load()
 	var remote []int
 	err := p.store.View(func(tx *store.ReadTx) error {
+		// The table is read inside the snapshot: a slot dropped after a
+		// move must not read as a missing key.
+		t := p.cl.table.Load()
 		for i, k := range keys {
 			if owner, _ := t.Owner(int(slots.KeySlot(k))); owner != p.id {
 				remote = append(remote, i)
@@ -510,6 +512,9 @@ func (p *Peer) storePuts(ctx context.Context, puts []lambda.Put) error {
 			return errorf(wire.StatusTryAgain, "slot %d is moving to another node", slot)
 		}
 		gated = append(gated, slot)
+		if owner, _ := p.cl.table.Load().Owner(slot); owner != p.id || p.cl.gates.held(slot) {
+			return errorf(wire.StatusTryAgain, "slot %d moved while the lambda ran", slot)
+		}
 		local = append(local, store.Item{Key: pt.Key, Value: pt.Value, Perm: store.Perm(pt.Perm)})
 	}
 	if total > maxExecPutBytes {

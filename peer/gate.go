@@ -15,7 +15,13 @@ type slotGates struct {
 	g [slots.NumSlots]atomic.Int32
 }
 
-const gateClosed = int32(1) << 30
+// Gate bits above the count of writes in flight.
+const (
+	gateClosed = int32(1) << 30 // no new writes
+	gateHeld   = int32(1) << 29 // copied away, waiting for the flip: no reads either
+	gateMoving = int32(1) << 28 // a migration owns the slot
+	gateFlags  = gateClosed | gateHeld | gateMoving
+)
 
 // enter admits a write to slot, or reports false if the slot is closed.
 func (s *slotGates) enter(slot int) bool {
@@ -45,7 +51,7 @@ func (s *slotGates) close(slot int, timeout time.Duration) bool {
 		}
 	}
 	deadline := time.Now().Add(timeout)
-	for g.Load()&^gateClosed != 0 {
+	for g.Load()&^gateFlags != 0 {
 		if time.Now().After(deadline) {
 			return false
 		}
@@ -54,16 +60,49 @@ func (s *slotGates) close(slot int, timeout time.Duration) bool {
 	return true
 }
 
-// open lets writes into slot again.
+// open lets writes and reads into slot again and ends its migration.
 func (s *slotGates) open(slot int) {
+	s.clear(slot, gateFlags)
+}
+
+// claim marks slot as owned by one migration; it reports false if another
+// migration has it.
+func (s *slotGates) claim(slot int) bool {
 	g := &s.g[slot]
 	for {
 		v := g.Load()
-		if g.CompareAndSwap(v, v&^gateClosed) {
+		if v&gateMoving != 0 {
+			return false
+		}
+		if g.CompareAndSwap(v, v|gateMoving) {
+			return true
+		}
+	}
+}
+
+// hold marks a closed slot as copied away: reads get TRYAGAIN until the
+// flip, since the new master may already take writes.
+func (s *slotGates) hold(slot int) { s.set(slot, gateHeld) }
+
+// held reports whether slot is copied away and waiting for its flip.
+func (s *slotGates) held(slot int) bool { return s.g[slot].Load()&gateHeld != 0 }
+
+func (s *slotGates) set(slot int, bits int32) {
+	g := &s.g[slot]
+	for {
+		v := g.Load()
+		if g.CompareAndSwap(v, v|bits) {
 			return
 		}
 	}
 }
 
-// closed reports whether slot is closed to writes.
-func (s *slotGates) closed(slot int) bool { return s.g[slot].Load()&gateClosed != 0 }
+func (s *slotGates) clear(slot int, bits int32) {
+	g := &s.g[slot]
+	for {
+		v := g.Load()
+		if g.CompareAndSwap(v, v&^bits) {
+			return
+		}
+	}
+}

@@ -184,8 +184,7 @@ func (p *Peer) put(ctx context.Context, req *wire.Request, record []byte, r *rep
 		return
 	}
 	slot := int(slots.KeySlot(req.Key))
-	if !p.cl.gates.enter(slot) {
-		setError(r, errorf(wire.StatusTryAgain, "slot %d is moving to another node", slot))
+	if !p.enterSlot(req.Key, slot, r) {
 		return
 	}
 	defer p.cl.gates.exit(slot)
@@ -212,12 +211,14 @@ func (p *Peer) delete(ctx context.Context, req *wire.Request, r *reply) {
 		return
 	}
 	slot := int(slots.KeySlot(req.Key))
-	if !p.cl.gates.enter(slot) {
-		setError(r, errorf(wire.StatusTryAgain, "slot %d is moving to another node", slot))
+	if !p.enterSlot(req.Key, slot, r) {
 		return
 	}
 	defer p.cl.gates.exit(slot)
-	_, perm, _ := p.store.Stat(req.Key)
+	var perm store.Perm
+	if req.Force {
+		_, perm, _ = p.store.Stat(req.Key)
+	}
 	off, err := p.store.Delete(ctx, req.Key, req.Force)
 	if err != nil {
 		setError(r, err)
@@ -228,6 +229,22 @@ func (p *Peer) delete(ctx context.Context, req *wire.Request, r *reply) {
 		p.broadcastEvict(req.Key)
 	}
 	r.resp.Offset = off
+}
+
+// enterSlot admits a write to slot through its gate and checks, once
+// inside, that this node still masters it: a move may have completed
+// between the first check and the gate. It fills r and returns false if
+// the write cannot go here.
+func (p *Peer) enterSlot(key string, slot int, r *reply) bool {
+	if !p.cl.gates.enter(slot) {
+		setError(r, errorf(wire.StatusTryAgain, "slot %d is moving to another node", slot))
+		return false
+	}
+	if !p.route(key, r) {
+		p.cl.gates.exit(slot)
+		return false
+	}
+	return true
 }
 
 func (p *Peer) hello(req *wire.Request, r *reply) *reply {
@@ -248,12 +265,18 @@ func (p *Peer) stat(req *wire.Request, r *reply) *reply {
 			setError(r, err)
 			return r
 		}
-		if !p.route(k, r) {
-			return r
-		}
 	}
 	entries := make([]wire.StatEntry, len(req.Keys))
+	routed := true
 	err := p.store.View(func(tx *store.ReadTx) error {
+		// Route inside the read snapshot: a slot dropped after a move
+		// must not read as a missing key.
+		for _, k := range req.Keys {
+			if !p.route(k, r) {
+				routed = false
+				return nil
+			}
+		}
 		for i, k := range req.Keys {
 			e := &entries[i]
 			e.Key, e.Slot = k, int(slots.KeySlot(k))
@@ -270,6 +293,9 @@ func (p *Peer) stat(req *wire.Request, r *reply) *reply {
 	})
 	if err != nil {
 		setError(r, err)
+		return r
+	}
+	if !routed {
 		return r
 	}
 	r.resp.Stats = entries

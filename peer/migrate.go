@@ -37,7 +37,8 @@ const (
 	importBatchBytes = 4 << 20
 )
 
-// outgoing is a slot this node copied away and is waiting to see flipped.
+// outgoing is a slot this node copied away and holds until it sees the
+// flip.
 type outgoing struct {
 	target string
 	until  time.Time
@@ -50,6 +51,10 @@ type movesOut struct {
 }
 
 // migrate handles OpMigrate: copy slots SlotStart..SlotEnd to Target.
+// It refuses a range planned from another epoch than this node's (a stale
+// coordinator or a stale table here) and slots another migration owns.
+// After the whole range is copied the slots are held (no reads or writes)
+// until the flip, or until the target confirms it does not own them.
 func (p *Peer) migrate(ctx context.Context, req *wire.Request) error {
 	start, end := req.SlotStart, req.SlotEnd
 	if start < 0 || end >= slots.NumSlots || start > end {
@@ -60,37 +65,56 @@ func (p *Peer) migrate(ctx context.Context, req *wire.Request) error {
 		return errorf(wire.StatusBadRequest, "unknown target node %q", req.Target)
 	}
 	t := p.cl.table.Load()
+	var epoch uint64
 	for s := start; s <= end; s++ {
-		if owner, _ := t.Owner(s); owner != p.id {
+		owner, e := t.Owner(s)
+		if owner != p.id {
 			return errorf(wire.StatusBadRequest, "slot %d is not mastered here (master %q)", s, owner)
+		}
+		epoch = max(epoch, e)
+	}
+	if req.Epoch != 0 && req.Epoch != epoch {
+		return errorf(wire.StatusTryAgain, "slots %d-%d: planned at epoch %d, this node has %d", start, end, req.Epoch, epoch)
+	}
+	for s := start; s <= end; s++ {
+		if !p.cl.gates.claim(s) {
+			for c := start; c < s; c++ {
+				p.cl.gates.open(c)
+			}
+			return errorf(wire.StatusTryAgain, "slot %d is already moving", s)
 		}
 	}
 	p.cl.moving.Add(1)
 	defer p.cl.moving.Add(-1)
 	for s := start; s <= end; s++ {
-		if err := p.migrateSlot(ctx, s, req.Target, target.Addr); err != nil {
+		if err := p.migrateSlot(ctx, s, target.Addr); err != nil {
+			for c := start; c <= end; c++ {
+				p.cl.gates.open(c)
+			}
 			return err
 		}
 	}
-	return nil
-}
-
-// migrateSlot copies one slot, leaving it closed until the flip.
-func (p *Peer) migrateSlot(ctx context.Context, slot int, target, addr string) error {
-	if !p.cl.gates.close(slot, drainTimeout) {
-		p.cl.gates.open(slot)
-		return errorf(wire.StatusTryAgain, "slot %d: writes did not drain", slot)
-	}
-	if err := p.copySlot(ctx, slot, addr); err != nil {
-		p.cl.gates.open(slot)
-		return fmt.Errorf("slot %d: %w", slot, err)
-	}
+	until := time.Now().Add(migrateHold)
 	p.out.mu.Lock()
 	if p.out.slots == nil {
 		p.out.slots = make(map[int]outgoing)
 	}
-	p.out.slots[slot] = outgoing{target: target, until: time.Now().Add(migrateHold)}
+	for s := start; s <= end; s++ {
+		p.cl.gates.hold(s)
+		p.out.slots[s] = outgoing{target: req.Target, until: until}
+	}
 	p.out.mu.Unlock()
+	return nil
+}
+
+// migrateSlot closes one claimed slot and copies it to addr.
+func (p *Peer) migrateSlot(ctx context.Context, slot int, addr string) error {
+	if !p.cl.gates.close(slot, drainTimeout) {
+		return errorf(wire.StatusTryAgain, "slot %d: writes did not drain", slot)
+	}
+	if err := p.copySlot(ctx, slot, addr); err != nil {
+		return fmt.Errorf("slot %d: %w", slot, err)
+	}
 	return nil
 }
 
@@ -169,11 +193,15 @@ func (p *Peer) importSlot(ctx context.Context, req *wire.Request) error {
 
 // dropMovedSlots finishes the moves this node was the source of: a slot
 // the table now gives to another node is dropped and opened (requests for
-// it get MOVED); one whose flip never came is opened and kept.
+// it get MOVED). One whose flip has not come when its hold ends is checked
+// with the target: if the target masters it, the flip was only late here;
+// if the target says it does not, the slot is opened and kept; if the
+// target cannot be asked, the hold is extended.
 func (p *Peer) dropMovedSlots() {
 	t := p.cl.table.Load()
+	now := time.Now()
+	var expired map[int]outgoing
 	p.out.mu.Lock()
-	defer p.out.mu.Unlock()
 	for slot, o := range p.out.slots {
 		owner, _ := t.Owner(slot)
 		switch {
@@ -184,10 +212,73 @@ func (p *Peer) dropMovedSlots() {
 			}
 			p.cl.gates.open(slot)
 			delete(p.out.slots, slot)
-		case time.Now().After(o.until):
+		case now.After(o.until):
+			if expired == nil {
+				expired = make(map[int]outgoing)
+			}
+			expired[slot] = o
+		}
+	}
+	p.out.mu.Unlock()
+	if len(expired) > 0 {
+		p.settleExpired(expired)
+	}
+}
+
+// settleExpired asks the targets of held slots whose flip is overdue for
+// their tables, merges them, and opens the slots no target took.
+func (p *Peer) settleExpired(expired map[int]outgoing) {
+	asked := make(map[string]bool)
+	for _, o := range expired {
+		if asked[o.target] {
+			continue
+		}
+		asked[o.target] = p.pullTable(o.target)
+	}
+	t := p.cl.table.Load()
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	for slot, o := range expired {
+		owner, _ := t.Owner(slot)
+		switch {
+		case owner != p.id:
+			// The flip was late here; the next round drops the slot.
+		case asked[o.target]:
 			p.logger.Warn("slot copied but never flipped; keeping it", "slot", slot, "target", o.target)
 			p.cl.gates.open(slot)
 			delete(p.out.slots, slot)
+		default:
+			o.until = time.Now().Add(migrateHold)
+			p.out.slots[slot] = o
 		}
 	}
+}
+
+// pullTable fetches node's view of the cluster and merges its slot table
+// into this node's. It reports whether node answered.
+func (p *Peer) pullTable(node string) bool {
+	n, ok := p.cl.view.Load().nodes[node]
+	if !ok || n.Addr == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(p.stopCtx, 5*time.Second)
+	defer cancel()
+	pc, err := p.peerClient(ctx)
+	if err != nil {
+		return false
+	}
+	resp, err := pc.Do(ctx, &wire.Request{Op: wire.OpTopology}, n.Addr)
+	if err != nil || resp.Topology == nil {
+		return false
+	}
+	var rs []slots.Range
+	for _, r := range resp.Topology.Slots {
+		rs = append(rs, slots.Range(r))
+	}
+	t, err := slots.FromRanges(rs)
+	if err != nil {
+		return false
+	}
+	p.mergeTable(t, false)
+	return true
 }

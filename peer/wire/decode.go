@@ -176,6 +176,8 @@ func (d *Decoder) execField(k []byte, r *Request) (err error) {
 		}
 	case "target":
 		r.Target, err = d.r.str()
+	case "epoch":
+		r.Epoch, err = d.r.uint(math.MaxUint64)
 	case "limits":
 		r.Limits, err = d.limits()
 	case "reset":

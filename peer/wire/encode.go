@@ -235,7 +235,7 @@ func (e *Encoder) encodeRequest(r *Request) error {
 		nz(r.Force) + b2i(r.Keys != nil) + nz(r.Proto) + nz(r.Token) +
 		nz(r.Client) + b2i(r.Args != nil) + b2i(r.Deps != nil) +
 		b2i(r.Outputs != nil) + nz(r.Raw) + nz(r.Timeout) + nz(r.ReplicaOK) +
-		nz(r.SlotStart) + nz(r.SlotEnd) + nz(r.Target) + nz(r.Reset) + b2i(r.Records != nil) +
+		nz(r.SlotStart) + nz(r.SlotEnd) + nz(r.Target) + nz(r.Epoch) + nz(r.Reset) + b2i(r.Records != nil) +
 		b2i(r.Limits != nil)
 	f := fieldWriter{enc: e.enc}
 	if f.err = e.enc.EncodeMapLen(n); f.err != nil {
@@ -284,6 +284,9 @@ func (e *Encoder) encodeCluster(f *fieldWriter, r *Request) {
 	}
 	if r.Target != "" {
 		f.str("target", r.Target)
+	}
+	if r.Epoch != 0 {
+		f.uint("epoch", r.Epoch)
 	}
 	if r.Reset {
 		f.bool("reset", true)

@@ -37,6 +37,7 @@ type Request struct {
 	SlotStart int      // migrate: first slot of the range; import: the slot
 	SlotEnd   int      // migrate: last slot of the range (inclusive)
 	Target    string   // migrate: id of the node to copy the slots to
+	Epoch     uint64   // migrate: the highest epoch of the range in the table the move was planned from
 	Reset     bool     // import: drop what the receiver holds of the slot first
 	Records   []Record // import: the slot's records
 }
