@@ -47,18 +47,13 @@ type cluster struct {
 	peersMu sync.Mutex
 	peers   *client.Client // guarded by peersMu; dialled on first use
 
-	sendCh chan outMsg // to the gossip sender; never blocks the election
+	sendMu  sync.Mutex
+	senders map[string]chan []byte // guarded by sendMu: a queue per destination node
 }
 
 // clusterView is a snapshot of the members, by id.
 type clusterView struct {
 	nodes map[string]wire.NodeInfo
-}
-
-// outMsg is a message for another node over gossip.
-type outMsg struct {
-	to  string
-	msg []byte
 }
 
 // Message kinds carried by membership's SendTo, in the first byte.
@@ -92,7 +87,7 @@ func (p *Peer) startCluster(ctx context.Context) error {
 	if p.cfg.GossipPort < 0 {
 		return nil
 	}
-	c.sendCh = make(chan outMsg, 256)
+	c.senders = make(map[string]chan []byte)
 	// Both exist before either starts: membership's callbacks use the
 	// elector, and the elector's transport uses membership.
 	if err := p.newElection(); err != nil {
@@ -107,7 +102,6 @@ func (p *Peer) startCluster(ctx context.Context) error {
 		return fmt.Errorf("start election: %w", err)
 	}
 	p.refreshView()
-	p.goFunc(p.sendLoop)
 	p.goFunc(p.clusterLoop)
 	return nil
 }

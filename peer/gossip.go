@@ -19,20 +19,41 @@ func (t electionTransport) Send(to string, m election.Message) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case t.p.cl.sendCh <- outMsg{to: to, msg: b}:
-	default:
-	}
+	t.p.sendTo(to, b)
 	return nil
 }
 
-// sendLoop delivers queued messages to other nodes.
-func (p *Peer) sendLoop() {
+// sendTo queues msg for node without blocking. Each destination has its
+// own queue and sender goroutine, so a node that hangs (its connections
+// time out) delays only the messages meant for it; when its queue is full,
+// its messages are dropped, which the election tolerates as lost.
+func (p *Peer) sendTo(node string, msg []byte) {
+	p.cl.sendMu.Lock()
+	if p.cl.senders == nil { // shutting down, or gossip is off
+		p.cl.sendMu.Unlock()
+		return
+	}
+	ch, ok := p.cl.senders[node]
+	if !ok {
+		ch = make(chan []byte, 64)
+		p.cl.senders[node] = ch
+		p.goFunc(func() { p.sendLoop(node, ch) })
+	}
+	p.cl.sendMu.Unlock()
+	select {
+	case ch <- msg:
+	default:
+		p.logger.Debug("message to a node dropped: its queue is full", "to", node)
+	}
+}
+
+// sendLoop delivers the messages queued for one node.
+func (p *Peer) sendLoop(node string, ch <-chan []byte) {
 	for {
 		select {
-		case m := <-p.cl.sendCh:
-			if err := p.cl.ml.SendTo(m.to, m.msg); err != nil {
-				p.logger.Debug("message to a node not delivered", "to", m.to, "error", err)
+		case msg := <-ch:
+			if err := p.cl.ml.SendTo(node, msg); err != nil {
+				p.logger.Debug("message to a node not delivered", "to", node, "error", err)
 			}
 		case <-p.shutdownCh:
 			return
@@ -70,11 +91,7 @@ func (p *Peer) broadcastEvict(key string) {
 		if m.ID == p.id || m.State != membership.StateAlive {
 			continue
 		}
-		select {
-		case p.cl.sendCh <- outMsg{to: m.ID, msg: msg}:
-		default:
-			p.logger.Warn("cache eviction not sent: queue full", "key", key, "to", m.ID)
-		}
+		p.sendTo(m.ID, msg)
 	}
 }
 

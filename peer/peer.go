@@ -287,6 +287,9 @@ func (p *Peer) stopLocked(ctx context.Context) error {
 	}
 	close(p.shutdownCh)
 	p.stopCancel()
+	p.cl.sendMu.Lock()
+	p.cl.senders = nil // no sender goroutine starts once Shutdown waits for them
+	p.cl.sendMu.Unlock()
 	if p.ln != nil {
 		p.ln.Close()
 	}
