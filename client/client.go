@@ -184,7 +184,11 @@ func (c *Client) conn(ctx context.Context, addr string) (*nodeConn, error) {
 	if !ok {
 		d = &dialCall{done: make(chan struct{})}
 		c.dialing[addr] = d
-		go c.dial(addr, d)
+		c.stopped.Add(1)
+		go func() {
+			defer c.stopped.Done()
+			c.dial(addr, d)
+		}()
 	}
 	c.mu.Unlock()
 	select {
@@ -225,9 +229,17 @@ func (c *Client) dial(addr string, d *dialCall) {
 func (c *Client) Refresh(ctx context.Context) error {
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()
+	return c.refreshLocked(ctx)
+}
+
+func (c *Client) refreshLocked(ctx context.Context) error {
 	var errs []error
 	for _, addr := range c.candidates() {
-		top, err := c.fetchTopology(ctx, addr)
+		// Each candidate gets its own bound, so that one hung node cannot
+		// hold every refresh (and every request waiting for one).
+		cctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+		top, err := c.fetchTopology(cctx, addr)
+		cancel()
 		if err != nil {
 			errs = append(errs, err)
 			if ctx.Err() != nil {
@@ -242,6 +254,31 @@ func (c *Client) Refresh(ctx context.Context) error {
 	return fmt.Errorf("%w: %w", ErrNoNodes, errors.Join(errs...))
 }
 
+// refreshAsync refreshes the topology in the background unless a refresh
+// is already running, so that a burst of MOVED answers costs one refresh.
+func (c *Client) refreshAsync() {
+	if !c.refreshMu.TryLock() {
+		return
+	}
+	c.mu.Lock()
+	closed := c.closed
+	if !closed {
+		c.stopped.Add(1)
+	}
+	c.mu.Unlock()
+	if closed {
+		c.refreshMu.Unlock()
+		return
+	}
+	go func() {
+		defer c.stopped.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*c.cfg.DialTimeout)
+		defer cancel()
+		_ = c.refreshLocked(ctx)
+		c.refreshMu.Unlock()
+	}()
+}
+
 // candidates lists addresses to ask for the topology, known nodes first
 // in random order, then the seeds.
 func (c *Client) candidates() []string {
@@ -249,9 +286,13 @@ func (c *Client) candidates() []string {
 	seen := make(map[string]bool)
 	if rt := c.routes.Load(); rt != nil {
 		for _, i := range rand.Perm(len(rt.top.Nodes)) {
-			if a := rt.top.Nodes[i].Addr; !seen[a] {
-				seen[a] = true
-				out = append(out, a)
+			n := rt.top.Nodes[i]
+			if n.State == "dead" || n.State == "left" {
+				continue // asked only if it is also a seed
+			}
+			if !seen[n.Addr] {
+				seen[n.Addr] = true
+				out = append(out, n.Addr)
 			}
 		}
 	}
@@ -367,7 +408,9 @@ func (rt *routeTable) ownerID(key string) string {
 
 // addrFor returns the node to send a request about key to.
 func (c *Client) addrFor(key string) string {
-	c.used.Store(true)
+	if !c.used.Load() {
+		c.used.Store(true)
+	}
 	rt := c.routes.Load()
 	i := rt.slot[slots.KeySlot(key)]
 	if a := rt.addrs[i]; a != "" && !rt.dead[i] {

@@ -101,6 +101,7 @@ type pending struct {
 	req  wire.Request
 	node string // fixed target, or "" to route by key
 	addr string // where the current attempt went
+	next string // where a MOVED answer said to go, for the next attempt
 	cl   *call
 	err  error // the current attempt could not be sent
 	own  call  // the first attempt's call
@@ -121,6 +122,9 @@ func (p *pending) start(c *Client, ctx context.Context, node string) {
 // send starts an attempt with cl, or with a new call when cl is nil.
 func (p *pending) send(cl *call) {
 	p.addr = p.node
+	if p.next != "" {
+		p.addr, p.next = p.next, ""
+	}
 	if p.addr == "" {
 		p.addr = p.c.addrFor(p.req.Key)
 	}
@@ -166,7 +170,13 @@ func (p *pending) attempt() (*wire.Response, bool, error) {
 	err := errorOf(resp, p.addr)
 	switch resp.Status {
 	case wire.StatusMoved:
-		return resp, p.node == "", err
+		if p.node != "" {
+			return resp, false, err
+		}
+		// Go where the node said, and learn the new table meanwhile.
+		p.next = resp.Addr
+		p.c.refreshAsync()
+		return resp, true, err
 	case wire.StatusTryAgain:
 		return resp, true, err
 	}
@@ -176,6 +186,9 @@ func (p *pending) attempt() (*wire.Response, bool, error) {
 // backoff waits before the next attempt and refreshes the topology when
 // the last attempt went to the wrong or an unreachable node.
 func (p *pending) backoff(attempt int) error {
+	if p.next != "" {
+		return nil // MOVED names the node: no wait
+	}
 	if p.err != nil || p.cl == nil || p.cl.err != nil || p.cl.resp.Status == wire.StatusMoved {
 		_ = p.c.Refresh(p.ctx)
 	}
