@@ -345,15 +345,13 @@ func fetchError(i int, key string, err error) error {
 // there, else from its master, caching it if it is immutable. Mutable
 // values are never cached.
 func (p *Peer) fetchRemote(ctx context.Context, key string) (fetched, error) {
-	if v, perm, ok := p.cl.cache.Get(key); ok {
+	if v, perm, id, ok := p.cl.cache.GetTagged(key); ok {
 		p.metrics.depBytes.WithLabelValues("cache").Add(float64(len(v)))
-		id, ok := p.cl.ids.Load(key)
-		if !ok {
-			id = contentID(key, v)
-			p.cl.ids.Store(key, id)
-		}
-		return fetched{value: v, perm: perm, id: id.(string)}, nil
+		return fetched{value: v, perm: perm, id: id}, nil
 	}
+	// An eviction that arrives while this fetch is under way may be about
+	// the value it brings: then it is used once but not cached.
+	since := p.cl.cache.Removals()
 	pc, err := p.peerClient(ctx)
 	if err != nil {
 		return fetched{}, err
@@ -365,8 +363,7 @@ func (p *Peer) fetchRemote(ctx context.Context, key string) (fetched, error) {
 	perm := store.Perm(it.Perm)
 	id := contentID(key, it.Value)
 	if !perm.Writable() {
-		p.cl.cache.Add(key, it.Value, perm)
-		p.cl.ids.Store(key, id)
+		p.cl.cache.AddTagged(key, it.Value, perm, id, since, true)
 	}
 	p.metrics.depBytes.WithLabelValues("remote").Add(float64(len(it.Value)))
 	return fetched{value: it.Value, perm: perm, id: id}, nil

@@ -77,7 +77,6 @@ func (p *Peer) onMessage(from string, msg []byte) {
 		}
 	case msgEvict:
 		p.cl.cache.Remove(string(msg[1:]))
-		p.cl.ids.Delete(string(msg[1:]))
 	}
 }
 

@@ -20,9 +20,10 @@ import (
 type Cache struct {
 	maxBytes int64
 
-	mu    sync.Mutex                         // guards lru and stats
-	lru   *simplelru.LRU[string, cacheEntry] // nil when disabled
-	stats CacheStats
+	mu      sync.Mutex                         // guards lru, stats and removals
+	lru     *simplelru.LRU[string, cacheEntry] // nil when disabled
+	stats   CacheStats
+	removes uint64 // count of Remove calls; see Removals
 }
 
 // CacheStats is a snapshot of a Cache's counters. It is a plain value.
@@ -38,6 +39,7 @@ type CacheStats struct {
 type cacheEntry struct {
 	value []byte
 	perm  Perm
+	tag   string // the caller's name for this exact value
 }
 
 func (e cacheEntry) cost(key string) int64 { return int64(len(key) + len(e.value)) }
@@ -58,6 +60,12 @@ func NewCache(maxBytes int64) *Cache {
 // Get returns key's value and permission and marks it recently used. The
 // value is shared; do not modify it.
 func (c *Cache) Get(key string) (value []byte, perm Perm, ok bool) {
+	value, perm, _, ok = c.GetTagged(key)
+	return value, perm, ok
+}
+
+// GetTagged is Get that also returns the tag the entry was added with.
+func (c *Cache) GetTagged(key string) (value []byte, perm Perm, tag string, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var e cacheEntry
@@ -66,10 +74,10 @@ func (c *Cache) Get(key string) (value []byte, perm Perm, ok bool) {
 	}
 	if !ok {
 		c.stats.Misses++
-		return nil, 0, false
+		return nil, 0, "", false
 	}
 	c.stats.Hits++
-	return e.value, e.perm, true
+	return e.value, e.perm, e.tag, true
 }
 
 // Add caches value under key, replacing any entry for key, and evicts the
@@ -78,12 +86,32 @@ func (c *Cache) Get(key string) (value []byte, perm Perm, ok bool) {
 // the bound; it still drops an older entry for key, which is stale. Add
 // keeps value; the caller must not modify it afterwards.
 func (c *Cache) Add(key string, value []byte, perm Perm) {
+	c.AddTagged(key, value, perm, "", 0, false)
+}
+
+// Removals returns how many times Remove has been called. A caller that
+// fetched a value elsewhere passes the count it read before the fetch to
+// AddTagged, which then refuses the value if a Remove came in between (the
+// value may be one that Remove meant to drop).
+func (c *Cache) Removals() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.removes
+}
+
+// AddTagged is Add with a tag kept beside the value (GetTagged returns
+// it), and, when check is set, only if no Remove happened since Removals
+// returned since.
+func (c *Cache) AddTagged(key string, value []byte, perm Perm, tag string, since uint64, check bool) {
 	if c.lru == nil {
 		return
 	}
-	e := cacheEntry{value: value, perm: perm}
+	e := cacheEntry{value: value, perm: perm, tag: tag}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if check && c.removes != since {
+		return
+	}
 	c.removeLocked(key)
 	if perm.Writable() || e.cost(key) > c.maxBytes {
 		return
@@ -109,6 +137,7 @@ func (c *Cache) Remove(key string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.removes++
 	c.removeLocked(key)
 }
 

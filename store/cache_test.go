@@ -189,3 +189,19 @@ func BenchmarkCache_Get(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 	})
 }
+
+func TestCache_AddTagged_removedMeanwhile(t *testing.T) {
+	c := store.NewCache(1 << 20)
+	since := c.Removals()
+	c.Remove("k") // an eviction arrives while a fetch of k is under way
+	c.AddTagged("k", []byte("old"), store.PermR, "id-old", since, true)
+	if _, _, ok := c.Get("k"); ok {
+		t.Errorf("a value fetched across a Remove was cached")
+	}
+	since = c.Removals()
+	c.AddTagged("k", []byte("new"), store.PermR, "id-new", since, true)
+	v, _, tag, ok := c.GetTagged("k")
+	if !ok || string(v) != "new" || tag != "id-new" {
+		t.Errorf("GetTagged = %q %q %v; want new id-new true", v, tag, ok)
+	}
+}
