@@ -83,6 +83,9 @@ func (p *Peer) startCluster(ctx context.Context) error {
 		t = t.AssignRange(0, slots.NumSlots-1, p.id, nil, t.NextEpoch())
 	}
 	p.setTable(t)
+	if err := p.loadHeld(); err != nil {
+		return err
+	}
 	p.refreshView()
 	if p.cfg.GossipPort < 0 {
 		return nil
@@ -260,12 +263,33 @@ func (p *Peer) loadTable() (*slots.Table, error) {
 	return t, nil
 }
 
+// writeFileAtomic replaces path with b durably: a crash leaves the old or
+// the new contents, never a torn or empty file.
 func writeFileAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }
 
 // refreshView rebuilds the member view from membership.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/lambdakv/lambdakv/client"
 	"github.com/lambdakv/lambdakv/election"
 	"github.com/lambdakv/lambdakv/peer"
+	"github.com/lambdakv/lambdakv/peer/wire"
 	"github.com/lambdakv/lambdakv/slots"
 )
 
@@ -381,5 +384,47 @@ func TestCluster_joinBeforeSeedIsUp(t *testing.T) {
 		if v, err := via.Get(ctx, fmt.Sprintf("s-%d", i)); err != nil || string(v) != "seed" {
 			t.Fatalf("s-%d = %q, %v", i, v, err)
 		}
+	}
+}
+
+// A node that restarts after copying a slot away (and before the flip
+// reached it) keeps the slot held: it neither serves nor takes writes for
+// it until the move is settled.
+func TestCluster_restartKeepsHeldSlots(t *testing.T) {
+	cfg := clusterConfig(t, 0)
+	p, err := newStarted(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := dial(t, p)
+	ctx := ctxT(t)
+	if err := cl.Put(ctx, "{held}k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Put(ctx, "{free}k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	slot := slots.KeySlot("{held}k")
+	held := fmt.Sprintf(`{"%d":"node-gone"}`, slot)
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, "held.json"), []byte(held), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p2 := startPeer(t, cfg)
+	rc := dialRaw(t, p2.Addr())
+	rc.send(&wire.Request{ID: 1, Op: wire.OpGet, Key: "{held}k"})
+	if r := rc.read(); r == nil || r.Status != wire.StatusTryAgain {
+		t.Errorf("get of a held slot after restart = %+v; want TRYAGAIN", r)
+	}
+	rc.send(&wire.Request{ID: 2, Op: wire.OpPut, Key: "{held}k", Value: []byte("w"), Perm: 3})
+	if r := rc.read(); r == nil || r.Status != wire.StatusTryAgain {
+		t.Errorf("put to a held slot after restart = %+v; want TRYAGAIN", r)
+	}
+	rc.send(&wire.Request{ID: 3, Op: wire.OpGet, Key: "{free}k"})
+	if r := rc.read(); r == nil || r.Status != wire.StatusOK || string(r.Value) != "v" {
+		t.Errorf("get of another slot = %+v; want v", r)
 	}
 }

@@ -2,8 +2,12 @@ package peer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -103,7 +107,61 @@ func (p *Peer) migrate(ctx context.Context, req *wire.Request) error {
 		p.cl.gates.hold(s)
 		p.out.slots[s] = outgoing{target: req.Target, until: until}
 	}
+	err := p.saveHeldLocked()
 	p.out.mu.Unlock()
+	return err
+}
+
+// heldFile keeps the slots a node copied away and holds, so that after a
+// restart it still neither serves nor writes them until they are settled.
+const heldFile = "held.json"
+
+// saveHeldLocked writes the held slots to the data directory. The caller
+// holds p.out.mu.
+func (p *Peer) saveHeldLocked() error {
+	held := make(map[string]string, len(p.out.slots))
+	for s, o := range p.out.slots {
+		held[strconv.Itoa(s)] = o.target
+	}
+	b, err := json.Marshal(held)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(p.cfg.DataDir, heldFile), b)
+}
+
+// loadHeld restores the held slots at start: each is closed and held again
+// until the table gives it away or its target confirms it did not take it.
+func (p *Peer) loadHeld() error {
+	b, err := os.ReadFile(filepath.Join(p.cfg.DataDir, heldFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read held slots: %w", err)
+	}
+	var held map[string]string
+	if err := json.Unmarshal(b, &held); err != nil {
+		return fmt.Errorf("held slots %s: %w", heldFile, err)
+	}
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	if p.out.slots == nil {
+		p.out.slots = make(map[int]outgoing)
+	}
+	until := time.Now().Add(migrateHold)
+	for k, target := range held {
+		s, err := strconv.Atoi(k)
+		if err != nil || s < 0 || s >= slots.NumSlots {
+			continue
+		}
+		p.cl.gates.claim(s)
+		p.cl.gates.set(s, gateClosed|gateHeld)
+		p.out.slots[s] = outgoing{target: target, until: until}
+	}
+	if len(held) > 0 {
+		p.logger.Info("holding slots copied away before the restart until they are settled", "slots", len(held))
+	}
 	return nil
 }
 
@@ -201,6 +259,7 @@ func (p *Peer) dropMovedSlots() {
 	t := p.cl.table.Load()
 	now := time.Now()
 	var expired map[int]outgoing
+	changed := false
 	p.out.mu.Lock()
 	for slot, o := range p.out.slots {
 		owner, _ := t.Owner(slot)
@@ -212,11 +271,17 @@ func (p *Peer) dropMovedSlots() {
 			}
 			p.cl.gates.open(slot)
 			delete(p.out.slots, slot)
+			changed = true
 		case now.After(o.until):
 			if expired == nil {
 				expired = make(map[int]outgoing)
 			}
 			expired[slot] = o
+		}
+	}
+	if changed {
+		if err := p.saveHeldLocked(); err != nil {
+			p.logger.Error("could not keep the held slots", "error", err)
 		}
 	}
 	p.out.mu.Unlock()
@@ -251,6 +316,9 @@ func (p *Peer) settleExpired(expired map[int]outgoing) {
 			o.until = time.Now().Add(migrateHold)
 			p.out.slots[slot] = o
 		}
+	}
+	if err := p.saveHeldLocked(); err != nil {
+		p.logger.Error("could not keep the held slots", "error", err)
 	}
 }
 
