@@ -294,6 +294,9 @@ type writeSide struct {
 // connection), then releases what the request held. It must not be called
 // inside a store transaction: the write may block on the client.
 func (c *conn) emit(r *reply, flush bool) {
+	// Counted before the client can see the answer, so that metrics never
+	// lag what a client has observed.
+	c.p.metrics.observe(r)
 	w := &c.w
 	w.mu.Lock()
 	if w.alive {
@@ -311,7 +314,6 @@ func (c *conn) emit(r *reply, flush bool) {
 		}
 	}
 	w.mu.Unlock()
-	c.p.metrics.observe(r)
 	c.release(r)
 	replyPool.Put(r)
 }
