@@ -19,6 +19,7 @@ cov:
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 tidy:
 	go mod tidy && git diff --exit-code go.mod go.sum

@@ -191,15 +191,6 @@ func (c *nodeConn) finish(id uint64, resp *wire.Response, err error) {
 	}
 }
 
-func (c *nodeConn) brokenErr() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err == nil {
-		return &connError{addr: c.addr, err: net.ErrClosed}
-	}
-	return c.err
-}
-
 // broken reports whether the connection can no longer be used.
 func (c *nodeConn) broken() bool {
 	c.mu.Lock()

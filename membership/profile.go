@@ -162,7 +162,7 @@ func (p Profile) validate() error {
 	}
 	for _, f := range durations {
 		if f.d <= 0 {
-			return fmt.Errorf("Profile.%s = %v: must be positive", f.name, f.d)
+			return fmt.Errorf("profile: %s = %v: must be positive", f.name, f.d)
 		}
 	}
 	if p.ProbeTimeout >= p.ProbeInterval {
@@ -182,7 +182,7 @@ func (p Profile) validate() error {
 	}
 	for _, f := range counts {
 		if f.n < 1 {
-			return fmt.Errorf("Profile.%s = %d: must be at least 1", f.name, f.n)
+			return fmt.Errorf("profile: %s = %d: must be at least 1", f.name, f.n)
 		}
 	}
 	if p.DeadNodeReclaimTime < 0 {

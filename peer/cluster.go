@@ -36,7 +36,6 @@ type cluster struct {
 
 	gates   slotGates
 	cache   *store.Cache
-	ids     sync.Map     // key → content id of a cached value
 	moving  atomic.Int64 // slot ranges this node is copying away
 	pending atomic.Int64 // as coordinator: slots still to move in this round
 	// joined is set once this node has seen another member. A node told
@@ -69,11 +68,7 @@ const tableFile = "slots.table"
 // election. Without gossip the node owns every slot.
 func (p *Peer) startCluster(ctx context.Context) error {
 	c := &p.cl
-	if p.cfg.CacheBytes > 0 {
-		c.cache = store.NewCache(p.cfg.CacheBytes)
-	} else {
-		c.cache = store.NewCache(0)
-	}
+	c.cache = store.NewCache(p.cfg.CacheBytes) // negative: disabled
 	t, err := p.loadTable()
 	if err != nil {
 		return err

@@ -147,6 +147,15 @@ func TestCluster_joinThroughDifferentSeeds(t *testing.T) {
 			}
 		}
 	}
+	// /v1/status tells each node's part in the cluster.
+	coord := c.nodes[0].Status().Coordinator
+	for _, p := range c.nodes {
+		st := p.Status()
+		if st.SlotsCovered != slots.NumSlots || st.SlotsOwned < 3276 || st.SlotsOwned > 3277 || st.Coordinator != coord || st.Members != 5 {
+			t.Errorf("%s status: covered %d, owned %d, coordinator %q (want %q), members %d",
+				p.ID(), st.SlotsCovered, st.SlotsOwned, st.Coordinator, coord, st.Members)
+		}
+	}
 	// Every node has some of the keys: they were spread by slot.
 	for _, p := range c.nodes {
 		if n := p.Status().Store["keys"].(int64); n < 1000 {

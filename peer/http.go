@@ -37,11 +37,13 @@ func (p *Peer) Status() Status {
 	nconns := len(p.conns)
 	p.connsMu.Unlock()
 	top := p.topology()
+	t := p.cl.table.Load()
 	st := p.store.Stats()
 	s := Status{
 		NodeID: p.id, Version: p.cfg.Version, Addr: p.addr, HTTPAddr: p.httpAddr,
-		Cluster: top.Cluster, Role: "master", Epoch: top.Epoch, Coordinator: p.id,
-		SlotsCovered: 16384, SlotsOwned: 16384, Members: len(top.Nodes),
+		Cluster: top.Cluster, Role: p.cfg.Role, Epoch: top.Epoch, Coordinator: p.coordinator(),
+		SlotsCovered: t.Covered(), SlotsOwned: t.SlotsOf(p.id), Migrations: top.Migrations,
+		Members: len(top.Nodes),
 		UptimeSeconds: time.Since(p.startTime).Seconds(), Connections: nconns,
 		Store: map[string]any{
 			"keys": st.Keys, "value_bytes": st.Bytes, "file_bytes": st.FileSize,

@@ -191,7 +191,7 @@ func checkRelName(name string) error {
 	}
 	for _, el := range strings.Split(name, "/") {
 		if el == ".." {
-			return fmt.Errorf("%q must not contain ..", name)
+			return fmt.Errorf("%q must not contain a %q element", name, "..")
 		}
 	}
 	return nil

@@ -84,7 +84,7 @@ func TestEncoder_rangeErrors(t *testing.T) {
 // rounded up, so that a positive timeout never becomes 0 (the node's
 // default).
 func TestEncoder_timeout(t *testing.T) {
-	maxMS := time.Duration(math.MaxInt64) / time.Millisecond
+	maxTimeout := time.Duration(math.MaxInt64) / time.Millisecond
 	tests := []struct {
 		in   time.Duration
 		want time.Duration
@@ -94,7 +94,7 @@ func TestEncoder_timeout(t *testing.T) {
 		{time.Millisecond, time.Millisecond},
 		{1500 * time.Microsecond, 2 * time.Millisecond},
 		{30 * time.Second, 30 * time.Second},
-		{math.MaxInt64, maxMS * time.Millisecond},
+		{math.MaxInt64, maxTimeout * time.Millisecond},
 	}
 	for _, tt := range tests {
 		var got wire.Request
