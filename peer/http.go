@@ -43,7 +43,7 @@ func (p *Peer) Status() Status {
 		NodeID: p.id, Version: p.cfg.Version, Addr: p.addr, HTTPAddr: p.httpAddr,
 		Cluster: top.Cluster, Role: p.cfg.Role, Epoch: top.Epoch, Coordinator: p.coordinator(),
 		SlotsCovered: t.Covered(), SlotsOwned: t.SlotsOf(p.id), Migrations: top.Migrations,
-		Members: len(top.Nodes),
+		Members:       len(top.Nodes),
 		UptimeSeconds: time.Since(p.startTime).Seconds(), Connections: nconns,
 		Store: map[string]any{
 			"keys": st.Keys, "value_bytes": st.Bytes, "file_bytes": st.FileSize,
