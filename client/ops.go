@@ -373,6 +373,10 @@ type ExecOptions struct {
 	Raw     bool          // run an unmodified binary
 	Timeout time.Duration // wall-clock limit; zero means the node's default
 	Limits  *ExecLimits   // other sandbox limits; nil means the node's defaults
+	// Env is, in raw mode, the lambda's environment ("GOOS=linux"); only
+	// the names listed in docs/lambdas.md are accepted. In raw-mode Args
+	// and Env, WorkDirArg stands for the working directory's path.
+	Env []string
 
 	// Node runs the lambda on this node, given by id or client address.
 	// If blank, Placement chooses.
@@ -390,7 +394,19 @@ type ExecResult struct {
 	Puts       []string // keys it stored
 	Node       string   // id of the node that ran it
 	Stderr     []byte   // raw mode: the end of its stderr
+	// Stats says where the time went on the node (fetching deps, waiting,
+	// running, storing) and where the deps' bytes came from; nil from a
+	// node that does not report it.
+	Stats *ExecStats
 }
+
+// ExecStats is an execution's breakdown, as the node reports it.
+type ExecStats = wire.ExecStats
+
+// WorkDirArg, in a raw-mode lambda's Args or Env, is replaced by the
+// absolute path of its working directory (for a compiler's -trimpath).
+const WorkDirArg = "@CWD@"
+
 
 // Exec runs the lambda stored at key. A lambda that ran and returned a
 // non-zero code is not an error; a lambda the node could not run or had to
@@ -404,7 +420,7 @@ func (c *Client) ExecAsync(ctx context.Context, key string, opts ExecOptions) *F
 	req := wire.Request{
 		Op: wire.OpExecute, Key: key, Args: opts.Args, Deps: opts.Deps,
 		Outputs: opts.Outputs, Raw: opts.Raw, Timeout: opts.Timeout, Limits: opts.Limits,
-		ReplicaOK: c.cfg.ReadFromReplicas,
+		Env: opts.Env, ReplicaOK: c.cfg.ReadFromReplicas,
 	}
 	node := c.resolveNode(opts.Node)
 	if node == "" {
@@ -413,7 +429,7 @@ func (c *Client) ExecAsync(ctx context.Context, key string, opts ExecOptions) *F
 	deps := opts.Deps
 	f := &Future[*ExecResult]{conv: func(r *wire.Response) *ExecResult {
 		c.known.ranAt(r.ExecNode, deps)
-		return &ExecResult{ReturnCode: r.ReturnCode, Output: r.Output, Puts: r.Puts, Node: r.ExecNode, Stderr: r.Stderr}
+		return &ExecResult{ReturnCode: r.ReturnCode, Output: r.Output, Puts: r.Puts, Node: r.ExecNode, Stderr: r.Stderr, Stats: r.Exec}
 	}}
 	f.p.req = req
 	f.p.prepare(c, ctx, node)

@@ -115,7 +115,7 @@ func (r *run) prepare() error {
 		}
 	}
 	var err error
-	if r.workdir, r.dir, err = j.makeWorkdir(r.uid, r.spec.Files); err != nil {
+	if r.workdir, r.dir, err = j.makeWorkdir(r.uid, r.spec.Files, r.spec.Outputs); err != nil {
 		return err
 	}
 	return r.pipes()
@@ -425,9 +425,9 @@ func (r *run) fork() (int, error) {
 	if r.slot != nil && r.slot.fd != nil {
 		sys.UseCgroupFD, sys.CgroupFD = true, int(r.slot.fd.Fd())
 	}
-	attr := &syscall.ProcAttr{Dir: r.workdir, Env: r.spec.Env, Files: r.childFiles(), Sys: sys}
+	attr := &syscall.ProcAttr{Dir: r.workdir, Env: r.spec.env(r.workdir), Files: r.childFiles(), Sys: sys}
 	r.start = time.Now()
-	pid, err := syscall.ForkExec(r.j.launcherPath, r.spec.argv(), attr)
+	pid, err := syscall.ForkExec(r.j.launcherPath, r.spec.argv(r.workdir), attr)
 	if err != nil {
 		return 0, fmt.Errorf("jail: start launcher: %w", err)
 	}

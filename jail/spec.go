@@ -38,6 +38,10 @@ type Spec struct {
 	// Limits override Config.Defaults field by field (zero: the default),
 	// capped at Config.Max.
 	Limits Limits
+	// WorkDirArg, when not empty, is replaced in Args and Env by the
+	// working directory's absolute path, which is only known at run time.
+	// Tools that record absolute paths need it (a compiler's -trimpath).
+	WorkDirArg string
 }
 
 // File is a file put into the working directory. Name is a clean relative
@@ -47,6 +51,9 @@ type File struct {
 	Name string
 	Data []byte
 	Mode fs.FileMode
+	// Writable files belong to the lambda (mode 0644, or 0755 when Mode
+	// has an execute bit), for tools that rewrite an input in place.
+	Writable bool
 }
 
 // Result is what a lambda that exited by itself produced. When Run
@@ -152,10 +159,24 @@ func checkStrings(ss []string) error {
 }
 
 // argv returns the lambda's full argv.
-func (s *Spec) argv() []string {
+func (s *Spec) argv(workdir string) []string {
 	a0 := s.Argv0
 	if a0 == "" {
 		a0 = "lambda"
 	}
-	return append([]string{a0}, s.Args...)
+	return append([]string{a0}, s.expand(s.Args, workdir)...)
+}
+
+// env is the lambda's environment, with WorkDirArg expanded.
+func (s *Spec) env(workdir string) []string { return s.expand(s.Env, workdir) }
+
+func (s *Spec) expand(ss []string, workdir string) []string {
+	if s.WorkDirArg == "" {
+		return ss
+	}
+	out := make([]string, len(ss))
+	for i, a := range ss {
+		out[i] = strings.ReplaceAll(a, s.WorkDirArg, workdir)
+	}
+	return out
 }

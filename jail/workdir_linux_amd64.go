@@ -15,11 +15,12 @@ import (
 )
 
 // makeWorkdir creates a fresh working directory owned by uid (when >= 0)
-// with files written in as read-only copies owned by us, and returns it
+// with files written in as read-only copies owned by us (unless Writable)
+// and the parent directories of the outputs made, and returns it
 // with an O_PATH handle for the launcher's Landlock rule. Nothing else can
 // reach the directory yet (the state directory is 0700), so plain path
 // operations are safe here; names are already checked.
-func (j *Jail) makeWorkdir(uid int, files []File) (string, *os.File, error) {
+func (j *Jail) makeWorkdir(uid int, files []File, outputs []string) (string, *os.File, error) {
 	dir := filepath.Join(j.workRoot, strconv.FormatUint(j.runSeq.Add(1), 10))
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("jail: workdir: %w", err)
@@ -36,6 +37,11 @@ func (j *Jail) makeWorkdir(uid int, files []File) (string, *os.File, error) {
 			return fail(err)
 		}
 	}
+	for _, o := range outputs {
+		if err := mkdirsIn(dir, o, uid); err != nil {
+			return fail(err)
+		}
+	}
 	h, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fail(fmt.Errorf("jail: workdir: %w", err))
@@ -46,23 +52,15 @@ func (j *Jail) makeWorkdir(uid int, files []File) (string, *os.File, error) {
 // writeFileIn writes f below dir, creating missing parent directories
 // owned by uid, and the file itself 0444 (or Mode&0555) owned by us.
 func writeFileIn(dir string, f File, uid int) error {
-	cur := dir
-	for _, el := range strings.Split(path.Dir(f.Name), "/") {
-		if el == "." {
-			break
-		}
-		cur = filepath.Join(cur, el)
-		if err := os.Mkdir(cur, 0o755); err == nil {
-			if err := chownTo(cur, uid); err != nil {
-				return err
-			}
-		} else if !os.IsExist(err) {
-			return fmt.Errorf("%w: file %q: %v", ErrBadSpec, f.Name, err)
-		}
+	if err := mkdirsIn(dir, f.Name, uid); err != nil {
+		return err
 	}
 	mode := f.Mode.Perm() & 0o555
 	if mode == 0 {
 		mode = 0o444
+	}
+	if f.Writable {
+		mode |= 0o200
 	}
 	p := filepath.Join(dir, f.Name)
 	out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -76,8 +74,31 @@ func writeFileIn(dir string, f File, uid int) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && f.Writable {
+		err = chownTo(p, uid)
+	}
 	if err != nil {
 		return fmt.Errorf("jail: write file %q: %w", f.Name, err)
+	}
+	return nil
+}
+
+// mkdirsIn creates the missing parent directories of name below dir, owned
+// by uid.
+func mkdirsIn(dir, name string, uid int) error {
+	cur := dir
+	for _, el := range strings.Split(path.Dir(name), "/") {
+		if el == "." {
+			break
+		}
+		cur = filepath.Join(cur, el)
+		if err := os.Mkdir(cur, 0o755); err == nil {
+			if err := chownTo(cur, uid); err != nil {
+				return err
+			}
+		} else if !os.IsExist(err) {
+			return fmt.Errorf("%w: file %q: %v", ErrBadSpec, name, err)
+		}
 	}
 	return nil
 }

@@ -72,6 +72,7 @@ type prepared struct {
 	spec   jail.Spec
 	outs   []wire.Output // raw mode: files to store
 	inline map[string][]byte
+	stats  wire.ExecStats
 }
 
 // execute runs the lambda req names and stores what it writes.
@@ -105,10 +106,13 @@ func (p *Peer) executeErr(ctx context.Context, req *wire.Request, r *reply) erro
 			p.metrics.execQueue.Dec()
 		}
 	}()
+	fetchStart := time.Now()
 	pr, err := p.prepare(ctx, req)
 	if err != nil {
 		return err
 	}
+	waitStart := time.Now()
+	pr.stats.FetchMicros = waitStart.Sub(fetchStart).Microseconds()
 	select {
 	case p.exec.run <- struct{}{}:
 	case <-ctx.Done():
@@ -117,8 +121,10 @@ func (p *Peer) executeErr(ctx context.Context, req *wire.Request, r *reply) erro
 	p.metrics.execQueue.Dec()
 	queued = false
 	start := time.Now()
+	pr.stats.QueueMicros = start.Sub(waitStart).Microseconds()
 	res, err := p.exec.jail.Run(ctx, pr.bin, &pr.spec)
 	<-p.exec.run
+	pr.stats.RunMicros = time.Since(start).Microseconds()
 	var ke *jail.KillError
 	if err != nil && !errors.As(err, &ke) && ctx.Err() == nil {
 		p.logger.Error("sandbox run failed", "lambda", req.Key, "error", err)
@@ -183,6 +189,9 @@ func validateExec(req *wire.Request) error {
 	if len(req.Outputs) > 0 && !req.Raw {
 		return errorf(wire.StatusBadRequest, "outputs are for raw mode; a runtime-mode lambda returns puts")
 	}
+	if err := validateEnv(req); err != nil {
+		return err
+	}
 	for _, o := range req.Outputs {
 		if err := validateFileName(o.File); err != nil {
 			return fmt.Errorf("output %q: %w", o.File, err)
@@ -193,6 +202,49 @@ func validateExec(req *wire.Request) error {
 		if err := store.Perm(outputPerm(o)).Validate(); err != nil {
 			return fmt.Errorf("output %q: %w", o.File, err)
 		}
+	}
+	return nil
+}
+
+// WorkDirArg, in a raw-mode lambda's args or environment, stands for the
+// absolute path of its working directory.
+const WorkDirArg = "@CWD@"
+
+// lambdaEnv are the environment variables a raw-mode lambda may be given:
+// those that select what a toolchain generates or how many threads it
+// uses. Nothing of the node's own environment is ever passed.
+var lambdaEnv = map[string]bool{
+	"GOOS": true, "GOARCH": true, "GOAMD64": true, "GOARM": true, "GOARM64": true, "GO386": true,
+	"GOMIPS": true, "GOMIPS64": true, "GOPPC64": true, "GORISCV64": true, "GOWASM": true,
+	"GOEXPERIMENT": true, "GOFIPS140": true, "GOMAXPROCS": true, "GOGC": true, "GOMEMLIMIT": true,
+	"GODEBUG": true, "GOROOT": true, "TZ": true, "LANG": true, "LC_ALL": true, "SOURCE_DATE_EPOCH": true,
+}
+
+// maxEnv bounds a raw-mode lambda's environment.
+const maxEnv = 64
+
+func validateEnv(req *wire.Request) error {
+	if len(req.Env) == 0 {
+		return nil
+	}
+	if !req.Raw {
+		return errorf(wire.StatusBadRequest, "env is for raw mode; a runtime-mode lambda gets its args on stdin")
+	}
+	if len(req.Env) > maxEnv {
+		return errorf(wire.StatusBadRequest, "%d env entries; at most %d", len(req.Env), maxEnv)
+	}
+	seen := make(map[string]bool, len(req.Env))
+	for _, kv := range req.Env {
+		name, _, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok || strings.ContainsRune(kv, 0):
+			return errorf(wire.StatusBadRequest, "env entry %q is not NAME=value", kv)
+		case !lambdaEnv[name]:
+			return errorf(wire.StatusBadRequest, "env %s is not allowed (see docs/lambdas.md)", name)
+		case seen[name]:
+			return errorf(wire.StatusBadRequest, "env %s given twice", name)
+		}
+		seen[name] = true
 	}
 	return nil
 }
@@ -268,10 +320,27 @@ func (p *Peer) prepare(ctx context.Context, req *wire.Request) (*prepared, error
 		return nil, err
 	}
 	pr.inline = make(map[string][]byte)
+	for _, f := range vals {
+		switch f.source {
+		case fromLocal:
+			pr.stats.BytesLocal += int64(len(f.value))
+		case fromCache:
+			pr.stats.BytesCache += int64(len(f.value))
+		default:
+			pr.stats.BytesRemote += int64(len(f.value))
+		}
+	}
+	rewritten := make(map[string]bool, len(req.Outputs))
+	for _, o := range req.Outputs {
+		rewritten[o.File] = true
+	}
 	for i, d := range req.Deps {
 		v := vals[i+1].value
 		if d.AsFile {
-			pr.spec.Files = append(pr.spec.Files, jail.File{Name: depName(d), Data: v})
+			// A file that is also an output is the tool's to rewrite in
+			// place (an archiver appending to its input).
+			name := depName(d)
+			pr.spec.Files = append(pr.spec.Files, jail.File{Name: name, Data: v, Writable: rewritten[name]})
 		} else {
 			pr.inline[d.Key] = v
 		}
@@ -285,10 +354,18 @@ func (p *Peer) prepare(ctx context.Context, req *wire.Request) (*prepared, error
 // fetched is a value an execution needs, with its permissions and an id
 // that changes whenever the value does (for the sandbox's binary cache).
 type fetched struct {
-	value []byte
-	perm  store.Perm
-	id    string
+	value  []byte
+	perm   store.Perm
+	id     string
+	source int // fromLocal, fromCache or fromRemote
 }
+
+// Where a fetched value came from.
+const (
+	fromLocal = iota
+	fromCache
+	fromRemote
+)
 
 // fetch gets keys for an execution, in order; a missing one is NOT_FOUND
 // naming it ("lambda" for the first, "dep" for the rest).
@@ -347,7 +424,7 @@ func fetchError(i int, key string, err error) error {
 func (p *Peer) fetchRemote(ctx context.Context, key string) (fetched, error) {
 	if v, perm, id, ok := p.cl.cache.GetTagged(key); ok {
 		p.metrics.depBytes.WithLabelValues("cache").Add(float64(len(v)))
-		return fetched{value: v, perm: perm, id: id}, nil
+		return fetched{value: v, perm: perm, id: id, source: fromCache}, nil
 	}
 	// An eviction that arrives while this fetch is under way may be about
 	// the value it brings: then it is used once but not cached.
@@ -366,7 +443,7 @@ func (p *Peer) fetchRemote(ctx context.Context, key string) (fetched, error) {
 		p.cl.cache.AddTagged(key, it.Value, perm, id, since, true)
 	}
 	p.metrics.depBytes.WithLabelValues("remote").Add(float64(len(it.Value)))
-	return fetched{value: it.Value, perm: perm, id: id}, nil
+	return fetched{value: it.Value, perm: perm, id: id, source: fromRemote}, nil
 }
 
 // contentID names a value fetched from another node by its content, so
@@ -401,6 +478,8 @@ func (p *Peer) buildSpec(req *wire.Request, pr *prepared) error {
 	}
 	if req.Raw {
 		pr.spec.Argv0 = req.Key
+		pr.spec.Env = req.Env
+		pr.spec.WorkDirArg = WorkDirArg
 		for _, o := range req.Outputs {
 			pr.spec.Outputs = append(pr.spec.Outputs, o.File)
 		}
@@ -450,9 +529,12 @@ func (p *Peer) finishExec(ctx context.Context, req *wire.Request, pr *prepared, 
 		r.resp.Output = nonNil(resp.Output)
 		puts = resp.Puts
 	}
+	storeStart := time.Now()
 	if err := p.storePuts(ctx, puts); err != nil {
 		return err
 	}
+	pr.stats.StoreMicros = time.Since(storeStart).Microseconds()
+	r.resp.Exec = &pr.stats
 	r.resp.Puts = make([]string, len(puts))
 	for i, pt := range puts {
 		r.resp.Puts[i] = pt.Key

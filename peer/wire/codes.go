@@ -27,10 +27,13 @@ const (
 	// OpImport carries copied records of one slot to its new master (node
 	// to node).
 	OpImport Op = 10
-	opEnd    Op = 11 // one past the last op
+	// OpSync asks a master for the writes a replica lacks (replica to
+	// master).
+	OpSync Op = 11
+	opEnd  Op = 12 // one past the last op
 )
 
-var opNames = [...]string{"invalid", "hello", "ping", "get", "put", "delete", "stat", "execute", "topology", "migrate", "import"}
+var opNames = [...]string{"invalid", "hello", "ping", "get", "put", "delete", "stat", "execute", "topology", "migrate", "import", "sync"}
 
 // String returns the op's lower-case name, such as "get".
 func (o Op) String() string {

@@ -25,6 +25,7 @@ func TestOp_numbersAreFixed(t *testing.T) {
 		{wire.OpTopology, 8, "topology"},
 		{wire.OpMigrate, 9, "migrate"},
 		{wire.OpImport, 10, "import"},
+		{wire.OpSync, 11, "sync"},
 	}
 	for _, tt := range tests {
 		if uint8(tt.op) != tt.num || tt.op.String() != tt.name {
@@ -34,7 +35,7 @@ func TestOp_numbersAreFixed(t *testing.T) {
 			t.Errorf("%s.Valid() = %v; want %v", tt.op, got, want)
 		}
 	}
-	if wire.Op(11).Valid() || wire.Op(255).Valid() {
+	if wire.Op(12).Valid() || wire.Op(255).Valid() {
 		t.Error("an op past the last is valid")
 	}
 	if got := wire.Op(200).String(); got != "op(200)" {

@@ -185,6 +185,28 @@ func (d *Decoder) execField(k []byte, r *Request) (err error) {
 	case "records":
 		r.Records, err = decodeList(d, (*Decoder).recordField)
 	default:
+		return d.syncField(k, r)
+	}
+	return err
+}
+
+func (d *Decoder) syncField(k []byte, r *Request) (err error) {
+	switch string(k) {
+	case "env":
+		r.Env, err = d.strs()
+	case "node":
+		r.Node, err = d.r.str()
+	case "repl_id":
+		r.ReplID, err = d.r.str()
+	case "offset":
+		r.Offset, err = d.r.uint(math.MaxUint64)
+	case "wait_ms":
+		var ms int64
+		ms, err = d.r.int(0, maxTimeoutMS)
+		r.Wait = time.Duration(ms) * time.Millisecond
+	case "snapshot":
+		r.Snapshot, err = d.r.bool()
+	default:
 		err = d.r.skip()
 	}
 	return err
@@ -264,6 +286,18 @@ func (d *Decoder) responseMoreField(k []byte, r *Response) (err error) {
 		r.ExecNode, err = d.r.str()
 	case "stderr":
 		r.Stderr, err = d.r.bytes()
+	case "exec":
+		r.Exec, err = d.execStats()
+	case "repl_id":
+		r.ReplID, err = d.r.str()
+	case "entries":
+		r.Entries, err = decodeList(d, (*Decoder).entryField)
+	case "full_sync":
+		r.FullSync, err = d.r.bool()
+	case "records":
+		r.Records, err = decodeList(d, (*Decoder).recordField)
+	case "more":
+		r.More, err = d.r.bool()
 	default:
 		err = d.r.skip()
 	}

@@ -90,10 +90,69 @@ func (d *Decoder) recordField(k []byte, v *Record) (err error) {
 		var u uint64
 		u, err = d.r.uint(math.MaxUint8)
 		v.Perm = uint8(u)
+	case "offset":
+		v.Offset, err = d.r.uint(math.MaxUint64)
 	default:
 		err = d.r.skip()
 	}
 	return err
+}
+
+func (d *Decoder) entryField(k []byte, v *Entry) (err error) {
+	var u uint64
+	switch string(k) {
+	case "offset":
+		v.Offset, err = d.r.uint(math.MaxUint64)
+	case "kind":
+		u, err = d.r.uint(math.MaxUint8)
+		v.Kind = uint8(u)
+	case "key":
+		v.Key, err = d.r.str()
+	case "value":
+		v.Value, err = d.r.bytes()
+	case "perm":
+		u, err = d.r.uint(math.MaxUint8)
+		v.Perm = uint8(u)
+	case "slot":
+		var i int64
+		i, err = d.r.int(math.MinInt, math.MaxInt)
+		v.Slot = int(i)
+	default:
+		err = d.r.skip()
+	}
+	return err
+}
+
+// execStats reads ExecStats; a nil reads as nil.
+func (d *Decoder) execStats() (*ExecStats, error) {
+	if d.r.nilNext() {
+		return nil, nil
+	}
+	s := new(ExecStats)
+	err := d.object(func(k []byte) (err error) {
+		var dst *int64
+		switch string(k) {
+		case "queue_us":
+			dst = &s.QueueMicros
+		case "fetch_us":
+			dst = &s.FetchMicros
+		case "run_us":
+			dst = &s.RunMicros
+		case "store_us":
+			dst = &s.StoreMicros
+		case "bytes_local":
+			dst = &s.BytesLocal
+		case "bytes_cache":
+			dst = &s.BytesCache
+		case "bytes_remote":
+			dst = &s.BytesRemote
+		default:
+			return d.r.skip()
+		}
+		*dst, err = d.r.int(math.MinInt64, math.MaxInt64)
+		return err
+	})
+	return s, err
 }
 
 func (d *Decoder) depField(k []byte, v *Dep) (err error) {
@@ -224,6 +283,12 @@ func (d *Decoder) nodeMoreField(k []byte, v *NodeInfo) (err error) {
 	case "pipeline":
 		i, err = d.r.int(math.MinInt, math.MaxInt)
 		v.Pipeline = int(i)
+	case "lag":
+		v.Lag, err = d.r.uint(math.MaxUint64)
+	case "lag_ms":
+		v.LagMillis, err = d.r.int(math.MinInt64, math.MaxInt64)
+	case "link":
+		v.Link, err = d.r.str()
 	default:
 		err = d.r.skip()
 	}

@@ -423,7 +423,7 @@ func TestDecoder_Request_op(t *testing.T) {
 		{"03", wire.OpGet, nil},
 		{"cc 08", wire.OpTopology, nil},
 		{"00", wire.OpInvalid, wire.ErrBadOp},
-		{"0b", 11, wire.ErrBadOp},
+		{"0c", 12, wire.ErrBadOp},
 		{"cc ff", 255, wire.ErrBadOp},
 		{"cd 01 00", wire.OpInvalid, wire.ErrBadOp},
 		{"cd 01 03", wire.OpInvalid, wire.ErrBadOp}, // 259 must not wrap to get

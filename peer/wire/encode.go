@@ -207,7 +207,8 @@ func checkRequest(r *Request) error {
 	return errors.Join(
 		checkRange("min_replicas", int64(r.MinReplicas), 0, maxMinReplicas),
 		checkRange("proto", int64(r.Proto), 0, math.MaxInt32),
-		checkRange("timeout", int64(r.Timeout), 0, math.MaxInt64))
+		checkRange("timeout", int64(r.Timeout), 0, math.MaxInt64),
+		checkRange("wait", int64(r.Wait), 0, math.MaxInt64))
 }
 
 func checkResponse(r *Response) error {
@@ -236,7 +237,7 @@ func (e *Encoder) encodeRequest(r *Request) error {
 		nz(r.Client) + b2i(r.Args != nil) + b2i(r.Deps != nil) +
 		b2i(r.Outputs != nil) + nz(r.Raw) + nz(r.Timeout) + nz(r.ReplicaOK) +
 		nz(r.SlotStart) + nz(r.SlotEnd) + nz(r.Target) + nz(r.Epoch) + nz(r.Reset) + b2i(r.Records != nil) +
-		b2i(r.Limits != nil)
+		b2i(r.Limits != nil) + b2i(r.Env != nil) + nz(r.Node) + nz(r.ReplID) + nz(r.Offset) + nz(r.Wait) + nz(r.Snapshot)
 	f := fieldWriter{enc: e.enc}
 	if f.err = e.enc.EncodeMapLen(n); f.err != nil {
 		return f.err
@@ -294,6 +295,21 @@ func (e *Encoder) encodeCluster(f *fieldWriter, r *Request) {
 	if r.Records != nil {
 		f.value("records", r.Records)
 	}
+	if r.Node != "" {
+		f.str("node", r.Node)
+	}
+	if r.ReplID != "" {
+		f.str("repl_id", r.ReplID)
+	}
+	if r.Offset != 0 {
+		f.uint("offset", r.Offset)
+	}
+	if r.Wait != 0 {
+		f.int("wait_ms", timeoutMS(r.Wait))
+	}
+	if r.Snapshot {
+		f.bool("snapshot", true)
+	}
 }
 
 func (e *Encoder) encodeExec(f *fieldWriter, r *Request) {
@@ -318,6 +334,9 @@ func (e *Encoder) encodeExec(f *fieldWriter, r *Request) {
 	if r.Limits != nil {
 		f.value("limits", r.Limits)
 	}
+	if r.Env != nil {
+		f.strs("env", r.Env)
+	}
 }
 
 func (e *Encoder) encodeResponse(r *Response) error {
@@ -329,7 +348,8 @@ func (e *Encoder) encodeResponse(r *Response) error {
 		b2i(r.Stats != nil) + nz(r.NodeID) + nz(r.Version) + nz(r.Proto) +
 		nz(r.Addr) + nz(r.Slot) + b2i(r.Topology != nil) + nz(r.ReturnCode) +
 		b2i(r.Puts != nil) + nz(r.ExecNode) + b2i(r.Value != nil && r.Output != nil) +
-		b2i(r.Stderr != nil)
+		b2i(r.Stderr != nil) + b2i(r.Exec != nil) + nz(r.ReplID) + b2i(r.Entries != nil) +
+		nz(r.FullSync) + b2i(r.Records != nil) + nz(r.More)
 	f := fieldWriter{enc: e.enc}
 	if f.err = e.enc.EncodeMapLen(n); f.err != nil {
 		return f.err
@@ -395,5 +415,23 @@ func (e *Encoder) encodeExecResult(f *fieldWriter, r *Response) {
 	}
 	if r.Stderr != nil {
 		f.value("stderr", r.Stderr)
+	}
+	if r.Exec != nil {
+		f.value("exec", r.Exec)
+	}
+	if r.ReplID != "" {
+		f.str("repl_id", r.ReplID)
+	}
+	if r.Entries != nil {
+		f.value("entries", r.Entries)
+	}
+	if r.FullSync {
+		f.bool("full_sync", true)
+	}
+	if r.Records != nil {
+		f.value("records", r.Records)
+	}
+	if r.More {
+		f.bool("more", true)
 	}
 }

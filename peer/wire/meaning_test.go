@@ -34,38 +34,70 @@ type jsonRequest struct {
 	Raw         bool          `json:"raw,omitempty"`
 	TimeoutMS   int64         `json:"timeout_ms,omitempty"`
 	ReplicaOK   bool          `json:"replica_ok,omitempty"`
+	Env         *[]string     `json:"env,omitempty"`
 	SlotStart   int           `json:"slot_start,omitempty"`
 	SlotEnd     int           `json:"slot_end,omitempty"`
 	Target      string        `json:"target,omitempty"`
 	Reset       bool          `json:"reset,omitempty"`
 	Records     *[]jsonRecord `json:"records,omitempty"`
+	Node        string        `json:"node,omitempty"`
+	ReplID      string        `json:"repl_id,omitempty"`
+	Offset      uint64        `json:"offset,omitempty"`
+	WaitMS      int64         `json:"wait_ms,omitempty"`
+	Snapshot    bool          `json:"snapshot,omitempty"`
 	Value       *hexBytes     `json:"value,omitempty"`
 }
 
 type jsonRecord struct {
-	Key   string   `json:"key"`
-	Value hexBytes `json:"value"`
-	Perm  uint8    `json:"perm"`
+	Key    string   `json:"key"`
+	Value  hexBytes `json:"value"`
+	Perm   uint8    `json:"perm"`
+	Offset uint64   `json:"offset,omitempty"`
+}
+
+type jsonEntry struct {
+	Offset uint64   `json:"offset"`
+	Kind   uint8    `json:"kind"`
+	Key    string   `json:"key,omitempty"`
+	Value  hexBytes `json:"value,omitempty"`
+	Perm   uint8    `json:"perm,omitempty"`
+	Slot   int      `json:"slot,omitempty"`
+}
+
+type jsonExecStats struct {
+	QueueMicros int64 `json:"queue_us,omitempty"`
+	FetchMicros int64 `json:"fetch_us,omitempty"`
+	RunMicros   int64 `json:"run_us,omitempty"`
+	StoreMicros int64 `json:"store_us,omitempty"`
+	BytesLocal  int64 `json:"bytes_local,omitempty"`
+	BytesCache  int64 `json:"bytes_cache,omitempty"`
+	BytesRemote int64 `json:"bytes_remote,omitempty"`
 }
 
 type jsonResponse struct {
-	ID         uint64        `json:"id"`
-	Status     jsonStatus    `json:"status"`
-	Error      string        `json:"error,omitempty"`
-	Perm       uint8         `json:"perm,omitempty"`
-	Offset     uint64        `json:"offset,omitempty"`
-	Stats      *[]jsonStat   `json:"stats,omitempty"`
-	NodeID     string        `json:"node_id,omitempty"`
-	Version    string        `json:"version,omitempty"`
-	Proto      int           `json:"proto,omitempty"`
-	Addr       string        `json:"addr,omitempty"`
-	Slot       int           `json:"slot,omitempty"`
-	Topology   *jsonTopology `json:"topology,omitempty"`
-	ReturnCode int           `json:"return_code,omitempty"`
-	Puts       *[]string     `json:"puts,omitempty"`
-	ExecNode   string        `json:"exec_node,omitempty"`
-	Output     *hexBytes     `json:"output,omitempty"`
-	Value      *hexBytes     `json:"value,omitempty"`
+	ID         uint64         `json:"id"`
+	Status     jsonStatus     `json:"status"`
+	Error      string         `json:"error,omitempty"`
+	Perm       uint8          `json:"perm,omitempty"`
+	Offset     uint64         `json:"offset,omitempty"`
+	Stats      *[]jsonStat    `json:"stats,omitempty"`
+	NodeID     string         `json:"node_id,omitempty"`
+	Version    string         `json:"version,omitempty"`
+	Proto      int            `json:"proto,omitempty"`
+	Addr       string         `json:"addr,omitempty"`
+	Slot       int            `json:"slot,omitempty"`
+	Topology   *jsonTopology  `json:"topology,omitempty"`
+	ReturnCode int            `json:"return_code,omitempty"`
+	Puts       *[]string      `json:"puts,omitempty"`
+	ExecNode   string         `json:"exec_node,omitempty"`
+	Exec       *jsonExecStats `json:"exec,omitempty"`
+	ReplID     string         `json:"repl_id,omitempty"`
+	Entries    *[]jsonEntry   `json:"entries,omitempty"`
+	FullSync   bool           `json:"full_sync,omitempty"`
+	Records    *[]jsonRecord  `json:"records,omitempty"`
+	More       bool           `json:"more,omitempty"`
+	Output     *hexBytes      `json:"output,omitempty"`
+	Value      *hexBytes      `json:"value,omitempty"`
 }
 
 // The nested types have the fields of their wire counterparts, so that Go
@@ -113,6 +145,9 @@ type jsonNode struct {
 	Offset      uint64 `json:"offset,omitempty"`
 	Executors   int    `json:"executors,omitempty"`
 	Pipeline    int    `json:"pipeline,omitempty"`
+	Lag         uint64 `json:"lag,omitempty"`
+	LagMillis   int64  `json:"lag_ms,omitempty"`
+	Link        string `json:"link,omitempty"`
 }
 
 type jsonSlotRange struct {
@@ -255,10 +290,18 @@ func requestMeaning(r *wire.Request) *jsonRequest {
 		Raw:       r.Raw,
 		TimeoutMS: r.Timeout.Milliseconds(), ReplicaOK: r.ReplicaOK, Value: bytesPtr(r.Value),
 		SlotStart: r.SlotStart, SlotEnd: r.SlotEnd, Target: r.Target, Reset: r.Reset,
-		Records: listPtr(convertList(r.Records, func(x wire.Record) jsonRecord {
-			return jsonRecord{Key: x.Key, Value: hexBytes(x.Value), Perm: x.Perm}
-		})),
+		Records: listPtr(convertList(r.Records, recordMeaning)),
+		Env:     strsPtr(r.Env), Node: r.Node, ReplID: r.ReplID, Offset: r.Offset,
+		WaitMS: r.Wait.Milliseconds(), Snapshot: r.Snapshot,
 	}
+}
+
+func recordMeaning(x wire.Record) jsonRecord {
+	return jsonRecord{Key: x.Key, Value: hexBytes(x.Value), Perm: x.Perm, Offset: x.Offset}
+}
+
+func (x jsonRecord) record() wire.Record {
+	return wire.Record{Key: x.Key, Value: append([]byte{}, x.Value...), Perm: x.Perm, Offset: x.Offset}
 }
 
 func (j *jsonRequest) request() *wire.Request {
@@ -271,9 +314,9 @@ func (j *jsonRequest) request() *wire.Request {
 		Raw:     j.Raw, Timeout: time.Duration(j.TimeoutMS) * time.Millisecond,
 		ReplicaOK: j.ReplicaOK, Value: j.Value.bytes(),
 		SlotStart: j.SlotStart, SlotEnd: j.SlotEnd, Target: j.Target, Reset: j.Reset,
-		Records: convertList(listOf(j.Records), func(x jsonRecord) wire.Record {
-			return wire.Record{Key: x.Key, Value: append([]byte{}, x.Value...), Perm: x.Perm}
-		}),
+		Records: convertList(listOf(j.Records), jsonRecord.record),
+		Env:     strsOf(j.Env), Node: j.Node, ReplID: j.ReplID, Offset: j.Offset,
+		Wait: time.Duration(j.WaitMS) * time.Millisecond, Snapshot: j.Snapshot,
 	}
 }
 
@@ -285,6 +328,15 @@ func responseMeaning(r *wire.Response) *jsonResponse {
 		NodeID: r.NodeID, Version: r.Version, Proto: r.Proto, Addr: r.Addr, Slot: r.Slot,
 		ReturnCode: r.ReturnCode, Puts: strsPtr(r.Puts), ExecNode: r.ExecNode,
 		Output: bytesPtr(r.Output), Value: bytesPtr(r.Value),
+		ReplID: r.ReplID, FullSync: r.FullSync, More: r.More,
+		Records: listPtr(convertList(r.Records, recordMeaning)),
+		Entries: listPtr(convertList(r.Entries, func(e wire.Entry) jsonEntry {
+			return jsonEntry{Offset: e.Offset, Kind: e.Kind, Key: e.Key, Value: hexBytes(e.Value), Perm: e.Perm, Slot: e.Slot}
+		})),
+	}
+	if r.Exec != nil {
+		x := jsonExecStats(*r.Exec)
+		j.Exec = &x
 	}
 	if t := r.Topology; t != nil {
 		j.Topology = &jsonTopology{
@@ -304,6 +356,19 @@ func (j *jsonResponse) response() *wire.Response {
 		NodeID: j.NodeID, Version: j.Version, Proto: j.Proto, Addr: j.Addr, Slot: j.Slot,
 		ReturnCode: j.ReturnCode, Puts: strsOf(j.Puts), ExecNode: j.ExecNode,
 		Output: j.Output.bytes(), Value: j.Value.bytes(),
+		ReplID: j.ReplID, FullSync: j.FullSync, More: j.More,
+		Records: convertList(listOf(j.Records), jsonRecord.record),
+		Entries: convertList(listOf(j.Entries), func(e jsonEntry) wire.Entry {
+			var v []byte
+			if len(e.Value) > 0 {
+				v = append([]byte{}, e.Value...)
+			}
+			return wire.Entry{Offset: e.Offset, Kind: e.Kind, Key: e.Key, Value: v, Perm: e.Perm, Slot: e.Slot}
+		}),
+	}
+	if j.Exec != nil {
+		x := wire.ExecStats(*j.Exec)
+		r.Exec = &x
 	}
 	if t := j.Topology; t != nil {
 		r.Topology = &wire.Topology{

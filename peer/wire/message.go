@@ -40,6 +40,21 @@ type Request struct {
 	Epoch     uint64   // migrate: the highest epoch of the range in the table the move was planned from
 	Reset     bool     // import: drop what the receiver holds of the slot first
 	Records   []Record // import: the slot's records
+
+	// Env is, in raw mode, the lambda's environment as NAME=value entries;
+	// only the names in docs/lambdas.md are accepted.
+	Env []string
+
+	// Replication (sync): a replica asks its master for the writes after
+	// Offset in the history ReplID, or, with Snapshot, for the next page of
+	// a full copy after the key in Key. Node is the replica's id; Wait is
+	// how long the master may hold the request for new writes (sent in ms).
+	// Offset also tells the master how far the replica has applied.
+	Node     string
+	ReplID   string
+	Offset   uint64
+	Wait     time.Duration
+	Snapshot bool
 }
 
 // ExecLimits are per-request sandbox limits of an execution. A zero field
@@ -60,6 +75,39 @@ type Record struct {
 	Key   string `msgpack:"key"`
 	Value []byte `msgpack:"value"`
 	Perm  uint8  `msgpack:"perm"`
+	// Offset is the write offset of the record on its master (sync
+	// snapshots); zero elsewhere.
+	Offset uint64 `msgpack:"offset,omitempty"`
+}
+
+// Kinds of replication log entries.
+const (
+	EntryPut      uint8 = 1 // Key was stored with Value and Perm
+	EntryDelete   uint8 = 2 // Key was removed
+	EntryDropSlot uint8 = 3 // every key of Slot was removed (it moved away)
+)
+
+// Entry is one write of a master's replication log, as shipped to a
+// replica by sync.
+type Entry struct {
+	Offset uint64 `msgpack:"offset"`
+	Kind   uint8  `msgpack:"kind"`
+	Key    string `msgpack:"key,omitempty"`
+	Value  []byte `msgpack:"value,omitempty"`
+	Perm   uint8  `msgpack:"perm,omitempty"`
+	Slot   int    `msgpack:"slot,omitempty"`
+}
+
+// ExecStats breaks an execution's time down, in microseconds, and counts
+// where its dependencies' bytes came from.
+type ExecStats struct {
+	QueueMicros int64 `msgpack:"queue_us,omitempty"` // waiting for an executor, after the deps were fetched
+	FetchMicros int64 `msgpack:"fetch_us,omitempty"` // fetching dependencies
+	RunMicros   int64 `msgpack:"run_us,omitempty"`   // the sandboxed process, from start to exit
+	StoreMicros int64 `msgpack:"store_us,omitempty"` // storing puts and outputs
+	BytesLocal  int64 `msgpack:"bytes_local,omitempty"`
+	BytesCache  int64 `msgpack:"bytes_cache,omitempty"`
+	BytesRemote int64 `msgpack:"bytes_remote,omitempty"`
 }
 
 // Dep is a dependency of an execution: a key the node fetches before the
@@ -102,11 +150,22 @@ type Response struct {
 
 	Topology *Topology // topology
 
-	ReturnCode int      // execute: the lambda's return code
-	Output     []byte   // execute: the lambda's output; aliases the frame when decoded
-	Puts       []string // execute: keys the lambda stored
-	ExecNode   string   // execute: id of the node that ran the lambda
-	Stderr     []byte   // execute, raw mode: the end of the lambda's stderr (at most 64 KiB)
+	ReturnCode int        // execute: the lambda's return code
+	Output     []byte     // execute: the lambda's output; aliases the frame when decoded
+	Puts       []string   // execute: keys the lambda stored
+	ExecNode   string     // execute: id of the node that ran the lambda
+	Stderr     []byte     // execute, raw mode: the end of the lambda's stderr (at most 64 KiB)
+	Exec       *ExecStats // execute: where the time went
+
+	// sync: the master's history id and (in Offset) its last offset; the
+	// writes after the replica's offset; FullSync when it cannot send them
+	// and the replica must take a snapshot; a snapshot page in Records,
+	// with More when pages follow.
+	ReplID   string
+	Entries  []Entry
+	FullSync bool
+	Records  []Record
+	More     bool
 }
 
 // StatEntry describes one key for a stat request.
@@ -147,6 +206,12 @@ type NodeInfo struct {
 	Offset      uint64 `msgpack:"offset,omitempty"`    // last write offset it holds
 	Executors   int    `msgpack:"executors,omitempty"` // lambdas it runs at once; 0: it stores only
 	Pipeline    int    `msgpack:"pipeline,omitempty"`  // executions it admits beyond Executors before BUSY
+	// For a replica, as it reports itself: offsets behind its master, how
+	// long since it last had everything, and its link (connecting,
+	// snapshot, streaming).
+	Lag       uint64 `msgpack:"lag,omitempty"`
+	LagMillis int64  `msgpack:"lag_ms,omitempty"`
+	Link      string `msgpack:"link,omitempty"`
 }
 
 // SlotRange assigns the slots Start..End (inclusive) to a master.
