@@ -407,7 +407,6 @@ type ExecStats = wire.ExecStats
 // absolute path of its working directory (for a compiler's -trimpath).
 const WorkDirArg = "@CWD@"
 
-
 // Exec runs the lambda stored at key. A lambda that ran and returned a
 // non-zero code is not an error; a lambda the node could not run or had to
 // kill is (ErrExecFailed, ErrNotExecutable, ErrBusy, ...).
