@@ -37,6 +37,8 @@ type Thunk struct {
 	// Timeout is the wall-clock limit of one attempt; zero means the
 	// node's default.
 	Timeout Duration `json:"timeout,omitempty"`
+	// Limits overrides the node's sandbox limits for this thunk.
+	Limits *ExecLimits `json:"limits,omitempty"`
 }
 
 // GraphDep is a key a thunk reads, inline or (AsFile) as a file named
