@@ -37,6 +37,11 @@ const (
 	opDelete
 	opDeleteSlot
 	opPutMany
+	opApply      // replica: a master's log entries
+	opLoad       // replica: records of a full copy
+	opReset      // replica: drop everything before a full copy
+	opSetHistory // replica: adopt a history and offset
+	opNewHistory // promoted replica: start a new history
 )
 
 // op is one queued write. The committer sends exactly one result on done.
@@ -50,6 +55,10 @@ type op struct {
 	keys  [][]byte    // opPutMany: bbolt keys
 	recs  [][]byte    // opPutMany: records, one per key
 	done  chan result // buffered, capacity 1
+
+	entries    []LogEntry // opApply, opLoad
+	hist       History    // opSetHistory
+	histOffset uint64     // opSetHistory
 }
 
 // size is the bytes of records o carries, for the batch byte bound.
@@ -57,6 +66,9 @@ func (o *op) size() int64 {
 	n := int64(len(o.rec))
 	for _, r := range o.recs {
 		n += int64(len(r))
+	}
+	for _, e := range o.entries {
+		n += int64(len(e.Value))
 	}
 	return n
 }
@@ -198,7 +210,7 @@ func (s *Store) applyBatch(batch []*op, res []result) (*writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: begin write: %w", err)
 	}
-	w := &writer{data: tx.Bucket(bucketData), c: s.cur}
+	w := &writer{tx: tx, data: tx.Bucket(bucketData), log: tx.Bucket(bucketLog), c: s.cur}
 	for i, o := range batch {
 		if res[i], err = w.apply(o); err != nil {
 			_ = tx.Rollback()
@@ -208,7 +220,19 @@ func (s *Store) applyBatch(batch []*op, res []result) (*writer, error) {
 	if !w.dirty {
 		return w, tx.Rollback()
 	}
-	if err := writeCounters(tx.Bucket(bucketMeta), w.c); err != nil {
+	meta := tx.Bucket(bucketMeta)
+	err = w.pruneLog(s.opts.LogEntries, 2*len(batch)+64)
+	if err == nil {
+		err = writeCounters(meta, w.c)
+	}
+	if err == nil && w.syncing != nil {
+		if *w.syncing {
+			err = meta.Put(metaSyncing, []byte{1})
+		} else {
+			err = meta.Delete(metaSyncing)
+		}
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		return nil, err
 	}
@@ -225,6 +249,8 @@ func (s *Store) publish(w *writer) {
 		c := w.c
 		s.pub.Store(&c)
 		s.stats.commits.Add(1)
+		ch := make(chan struct{})
+		close(*s.changed.Swap(&ch))
 	}
 	s.stats.ops.Add(w.ops)
 	s.stats.unchanged.Add(w.unchanged)
@@ -233,7 +259,12 @@ func (s *Store) publish(w *writer) {
 
 // writer applies ops to one write transaction.
 type writer struct {
+	tx    *bolt.Tx
 	data  *bolt.Bucket
+	log   *bolt.Bucket
+	// syncing, when set, is the new value of the mark of a full copy in
+	// progress.
+	syncing *bool
 	c     counters // counters including the ops applied so far
 	dirty bool     // something was written
 
@@ -256,6 +287,22 @@ func (w *writer) apply(o *op) (result, error) {
 		return w.deleteSlot(o.slot)
 	case opPutMany:
 		return w.putMany(o.keys, o.recs)
+	case opApply, opLoad:
+		return w.applyEntries(o.entries, o.kind == opLoad)
+	case opReset:
+		t := true
+		w.syncing = &t
+		w.c.hist = History{}
+		return w.reset(w.tx)
+	case opSetHistory:
+		f := false
+		w.syncing = &f
+		w.c.hist, w.c.offset, w.dirty = o.hist, o.histOffset, true
+		return result{offset: w.c.offset}, nil
+	case opNewHistory:
+		w.c.hist = History{ID: newHistoryID(), PrevID: w.c.hist.ID, PrevOffset: w.c.offset}
+		w.dirty = true
+		return result{offset: w.c.offset}, nil
 	}
 	panic(fmt.Sprintf("store: unknown op kind %d", o.kind))
 }
@@ -282,7 +329,8 @@ func (w *writer) put(key, rec []byte) (result, error) {
 	}
 	w.c.keys++
 	w.c.bytes += int64(len(rec) - recordHeaderLen)
-	return w.wrote(), nil
+	res := w.wrote()
+	return res, w.logWrite(EntryPut, key)
 }
 
 func (w *writer) delete(key []byte, force bool) (result, error) {
@@ -303,29 +351,41 @@ func (w *writer) delete(key []byte, force bool) (result, error) {
 	}
 	w.c.keys--
 	w.c.bytes -= size
-	return w.wrote(), nil
+	res := w.wrote()
+	return res, w.logWrite(EntryDelete, key)
 }
 
 // deleteSlot removes every key with slot's prefix. It seeks again after
 // each delete rather than calling Next, which can skip a key after Delete.
 func (w *writer) deleteSlot(slot uint16) (result, error) {
+	n, err := w.dropSlotCount(slot)
+	if err != nil || n == 0 {
+		return result{}, err
+	}
+	res := w.wrote()
+	res.n = n
+	return res, w.logWrite(EntryDropSlot, slotPrefix(slot))
+}
+
+func (w *writer) dropSlot(slot uint16) error {
+	_, err := w.dropSlotCount(slot)
+	return err
+}
+
+func (w *writer) dropSlotCount(slot uint16) (int, error) {
 	prefix := slotPrefix(slot)
 	c := w.data.Cursor()
 	n := 0
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Seek(prefix) {
 		size := int64(max(len(v)-recordHeaderLen, 0))
 		if err := c.Delete(); err != nil {
-			return result{}, fmt.Errorf("store: delete slot %d: %w", slot, err)
+			return n, fmt.Errorf("store: delete slot %d: %w", slot, err)
 		}
 		n++
 		w.c.keys--
 		w.c.bytes -= size
 	}
-	if n > 0 {
-		w.dirty = true
-		w.ops++
-	}
-	return result{n: n}, nil
+	return n, nil
 }
 
 // wrote takes the next offset for a put or delete just applied.

@@ -57,6 +57,10 @@ const (
 	// DefaultLockTimeout is the default Options.LockTimeout.
 	DefaultLockTimeout = 2 * time.Second
 
+	// DefaultLogEntries is how many of the latest writes the replication
+	// log keeps by default.
+	DefaultLogEntries = 1 << 20
+
 	// maxRecordValue is the largest value bbolt stores after our 9-byte
 	// record header.
 	maxRecordValue = bolt.MaxValueSize - recordHeaderLen
@@ -95,6 +99,12 @@ type Options struct {
 
 	// Logger receives the store's logs. If nil, hclog.New named "store".
 	Logger hclog.Logger
+
+	// LogEntries is how many of the latest writes the replication log
+	// keeps (a few dozen bytes each: entries hold keys, not values); a
+	// replica further behind takes a full copy. If zero, it defaults to
+	// DefaultLogEntries.
+	LogEntries uint64
 }
 
 // DefaultOptions returns a fresh Options with every default filled in.
@@ -105,6 +115,7 @@ func DefaultOptions() *Options {
 		MaxBatchOps:   DefaultMaxBatchOps,
 		MaxBatchBytes: DefaultMaxBatchBytes,
 		LockTimeout:   DefaultLockTimeout,
+		LogEntries:    DefaultLogEntries,
 	}
 }
 
@@ -146,6 +157,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.LockTimeout == 0 {
 		c.LockTimeout = DefaultLockTimeout
+	}
+	if c.LogEntries == 0 {
+		c.LogEntries = DefaultLogEntries
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.New(&hclog.LoggerOptions{Name: "store"})

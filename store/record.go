@@ -85,6 +85,7 @@ type counters struct {
 	offset uint64
 	keys   int64
 	bytes  int64
+	hist   History
 }
 
 func readCounters(b *bolt.Bucket) (counters, error) {
@@ -99,7 +100,7 @@ func readCounters(b *bolt.Bucket) (counters, error) {
 			return counters{}, fmt.Errorf("store: corrupt meta %s: %d bytes", name, len(raw))
 		}
 	}
-	return counters{offset: v[0], keys: int64(v[1]), bytes: int64(v[2])}, nil
+	return counters{offset: v[0], keys: int64(v[1]), bytes: int64(v[2]), hist: readHistory(b)}, nil
 }
 
 func writeCounters(b *bolt.Bucket, c counters) error {
@@ -110,6 +111,9 @@ func writeCounters(b *bolt.Bucket, c counters) error {
 		if err := b.Put(kv.name, binary.BigEndian.AppendUint64(nil, kv.v)); err != nil {
 			return fmt.Errorf("store: write meta %s: %w", kv.name, err)
 		}
+	}
+	if err := writeHistory(b, c.hist); err != nil {
+		return fmt.Errorf("store: write meta history: %w", err)
 	}
 	return nil
 }

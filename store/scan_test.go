@@ -122,8 +122,8 @@ func TestStore_DeleteSlot(t *testing.T) {
 	if after.Keys != before.Keys-int64(n) || after.Bytes != before.Bytes-slotBytes {
 		t.Errorf("Stats after DeleteSlot Keys=%d Bytes=%d; want %d, %d", after.Keys, after.Bytes, before.Keys-int64(n), before.Bytes-slotBytes)
 	}
-	if after.Offset != before.Offset {
-		t.Errorf("DeleteSlot moved Offset %d -> %d; want unchanged", before.Offset, after.Offset)
+	if after.Offset != before.Offset+1 {
+		t.Errorf("DeleteSlot moved Offset %d -> %d; want one step (replicas must drop the slot too)", before.Offset, after.Offset)
 	}
 	if n, err := s.DeleteSlot(ctx, slot); n != 0 || err != nil {
 		t.Errorf("second DeleteSlot = %d, %v; want 0, nil", n, err)

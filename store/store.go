@@ -36,7 +36,8 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error // result of the first Close
 
-	pub   atomic.Pointer[counters] // counters as of the last commit
+	pub     atomic.Pointer[counters]      // counters as of the last commit
+	changed atomic.Pointer[chan struct{}] // closed and replaced by each commit
 	stats opStats                  // running totals since Open
 
 	cur counters // owned by the committer: counters as of the last commit
@@ -125,6 +126,8 @@ func open(path string, opts *Options) (*Store, error) {
 		res:     make([]result, 0, o.MaxBatchOps),
 	}
 	s.pub.Store(&c)
+	ch := make(chan struct{})
+	s.changed.Store(&ch)
 	s.logger.Info("opened", "path", path, "sync", o.Sync.String(), "keys", c.keys, "offset", c.offset)
 	return s, nil
 }
@@ -132,15 +135,25 @@ func open(path string, opts *Options) (*Store, error) {
 // initBuckets creates the buckets of a new file and reads the counters.
 func initBuckets(db *bolt.DB) (c counters, err error) {
 	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketData); err != nil {
-			return err
+		for _, name := range [][]byte{bucketData, bucketLog} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
 		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return err
 		}
-		c, err = readCounters(meta)
-		return err
+		if c, err = readCounters(meta); err != nil {
+			return err
+		}
+		if c.hist.ID == "" && meta.Get(metaSyncing) == nil {
+			// A new store, or one from before histories: its writes are
+			// a history of their own.
+			c.hist.ID = newHistoryID()
+			return writeHistory(meta, c.hist)
+		}
+		return nil
 	})
 	return c, err
 }
@@ -280,8 +293,9 @@ func (s *Store) Delete(ctx context.Context, key string, force bool) (offset uint
 
 // DeleteSlot removes every key of slot, whatever its permissions, in one
 // transaction, and returns how many it removed. It is the seam for dropping
-// a slot after it migrated to another node: it is not a write to the key
-// space and takes no offset. Context and Close behave as for Put.
+// a slot after it migrated to another node. If it removed anything it
+// takes an offset and a log entry, so that replicas drop the slot too.
+// Context and Close behave as for Put.
 func (s *Store) DeleteSlot(ctx context.Context, slot uint16) (n int, err error) {
 	if slot >= slots.NumSlots {
 		return 0, fmt.Errorf("store: delete slot %d: want < %d", slot, slots.NumSlots)
