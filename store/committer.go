@@ -259,14 +259,14 @@ func (s *Store) publish(w *writer) {
 
 // writer applies ops to one write transaction.
 type writer struct {
-	tx    *bolt.Tx
-	data  *bolt.Bucket
-	log   *bolt.Bucket
+	tx   *bolt.Tx
+	data *bolt.Bucket
+	log  *bolt.Bucket
 	// syncing, when set, is the new value of the mark of a full copy in
 	// progress.
 	syncing *bool
-	c     counters // counters including the ops applied so far
-	dirty bool     // something was written
+	c       counters // counters including the ops applied so far
+	dirty   bool     // something was written
 
 	ops, unchanged, rejected uint64
 }

@@ -89,7 +89,7 @@ func writeMix(t *testing.T, s *store.Store, round int) {
 	if _, err := s.Put(ctx, fmt.Sprintf("imm%d", round), []byte("x"), store.PermR|store.PermX); err != nil {
 		t.Fatal(err)
 	}
-	items := []store.Item{{Key: fmt.Sprintf("{m%d}a", round), Value: []byte("a"), Perm: store.PermR|store.PermW}, {Key: fmt.Sprintf("{m%d}b", round), Value: []byte{}, Perm: store.PermR}}
+	items := []store.Item{{Key: fmt.Sprintf("{m%d}a", round), Value: []byte("a"), Perm: store.PermR | store.PermW}, {Key: fmt.Sprintf("{m%d}b", round), Value: []byte{}, Perm: store.PermR}}
 	if _, err := s.PutMany(ctx, items); err != nil {
 		t.Fatal(err)
 	}
@@ -240,10 +240,10 @@ func TestReplication_history(t *testing.T) {
 
 func TestReplication_applyRefusesMalformedEntries(t *testing.T) {
 	s, _ := openTestStore(t, nil)
-	good := store.LogEntry{Offset: 1, Kind: store.EntryPut, Key: "a", Value: []byte("v"), Perm: store.PermR|store.PermW}
+	good := store.LogEntry{Offset: 1, Kind: store.EntryPut, Key: "a", Value: []byte("v"), Perm: store.PermR | store.PermW}
 	bad := []store.LogEntry{
 		{Offset: 2, Kind: 9, Key: "b"},
-		{Offset: 2, Kind: store.EntryPut, Key: "", Perm: store.PermR|store.PermW},
+		{Offset: 2, Kind: store.EntryPut, Key: "", Perm: store.PermR | store.PermW},
 		{Offset: 2, Kind: store.EntryPut, Key: "b", Perm: store.PermW},
 		{Offset: 2, Kind: store.EntryDropSlot, Slot: slots.NumSlots},
 		{Offset: 0, Kind: store.EntryDelete, Key: "b"},

@@ -38,7 +38,7 @@ type Store struct {
 
 	pub     atomic.Pointer[counters]      // counters as of the last commit
 	changed atomic.Pointer[chan struct{}] // closed and replaced by each commit
-	stats opStats                  // running totals since Open
+	stats   opStats                       // running totals since Open
 
 	cur counters // owned by the committer: counters as of the last commit
 	res []result // owned by the committer: scratch for one batch
