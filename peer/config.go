@@ -153,6 +153,16 @@ type Config struct {
 	// Jail configures the lambda sandbox. Nil means jail.DefaultConfig().
 	Jail *jail.Config
 
+	// LinkDelay is a one-way delay added to each direction of every
+	// connection accepted on the client port, emulating a slower network
+	// for lab and testing use (lkv lab up); node-to-node traffic arrives
+	// on that port too, so every TCP hop is delayed once. Zero adds none.
+	LinkDelay time.Duration
+
+	// LinkRate limits each direction of those connections, in bytes per
+	// second, for lab and testing use. Zero means no limit.
+	LinkRate int64
+
 	// Version is the software version reported by hello and /v1/status.
 	Version string
 
@@ -266,6 +276,8 @@ func (c *Config) Validate() error {
 		return errors.New("config: Join needs gossip (GossipPort is negative)")
 	case cc.Pipeline < 0:
 		return fmt.Errorf("config: Pipeline %d must not be negative", cc.Pipeline)
+	case cc.LinkDelay < 0 || cc.LinkRate < 0:
+		return errors.New("config: LinkDelay and LinkRate must not be negative")
 	}
 	return cc.Jail.Validate()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/lambdakv/lambdakv/linkem"
 	"github.com/lambdakv/lambdakv/store"
 )
 
@@ -154,6 +155,10 @@ func (p *Peer) listen() error {
 		return fmt.Errorf("listen on client port: %w", err)
 	}
 	p.addr = p.advertise(ln.Addr())
+	if p.cfg.LinkDelay > 0 || p.cfg.LinkRate > 0 {
+		// Under TLS, so the emulated link carries what the wire would.
+		ln = linkem.NewListener(ln, linkem.Config{Delay: p.cfg.LinkDelay, Rate: p.cfg.LinkRate})
+	}
 	if p.cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(p.cfg.TLSCertFile, p.cfg.TLSKeyFile)
 		if err != nil {
