@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -56,6 +57,11 @@ type agentConfig struct {
 	JailDir      string
 	Limits       jail.Limits // zero fields: the jail's defaults
 	MaxLimits    jail.Limits // zero fields: the effective default
+
+	// For the lab (lkv lab up): a one-way delay and a rate limit in bytes/s
+	// (zero: none) on each direction of connections to the client port.
+	LinkDelay time.Duration
+	LinkRate  int64
 }
 
 func defaultAgentConfig() *agentConfig {
@@ -220,6 +226,8 @@ func (c *agentConfig) peerConfig(logger hclog.Logger) (pc *peer.Config, notes []
 		pc.Executors = c.Executors
 	}
 	pc.Pipeline = c.Pipeline
+	pc.LinkDelay = c.LinkDelay
+	pc.LinkRate = c.LinkRate
 	pc.Version = version
 	pc.Logger = logger
 

@@ -43,6 +43,8 @@ type fileConfig struct {
 	LogLevel     *string     `hcl:"log_level,optional"`
 	LogJSON      *string     `hcl:"log_json,optional"`
 	JailDir      *string     `hcl:"jail_dir,optional"`
+	LinkDelay    *string     `hcl:"link_delay,optional"`
+	LinkRate     *string     `hcl:"link_rate,optional"`
 	Limits       *fileLimits `hcl:"limits,block"`
 	MaxLimits    *fileLimits `hcl:"max_limits,block"`
 }

@@ -79,6 +79,10 @@ func agentOptions() []option {
 			setBool(func(c *agentConfig) *bool { return &c.LogJSON })},
 		{"jail_dir", "string", "", "absolute directory for lambda working directories and the binary cache (default: a directory in $TMPDIR)",
 			setString(func(c *agentConfig) *string { return &c.JailDir })},
+		{"link_delay", "duration", "", "lab and testing: one-way delay added to each direction of connections to the client port (lkv lab up)",
+			setDuration(func(c *agentConfig) *time.Duration { return &c.LinkDelay })},
+		{"link_rate", "rate", "", "lab and testing: limit on each direction of those connections, bytes/s (12MB, 1GiB) or bits/s (100mbit, 1gbit)",
+			setRate(func(c *agentConfig) *int64 { return &c.LinkRate })},
 	}
 	opts = append(opts, limitOptions("limit_", "default limit per lambda run: ", builtinLimitDefaults(),
 		func(c *agentConfig) *jail.Limits { return &c.Limits })...)
@@ -194,6 +198,44 @@ func setList(field func(*agentConfig) *[]string) func(*agentConfig, string) erro
 		*field(c) = out
 		return nil
 	}
+}
+
+func setRate(field func(*agentConfig) *int64) func(*agentConfig, string) error {
+	return func(c *agentConfig, v string) error {
+		n, err := parseRate(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// rateUnits are bit rates as tc writes them (decimal).
+var rateUnits = []struct {
+	suffix string
+	bits   float64
+}{{"gbit", 1e9}, {"mbit", 1e6}, {"kbit", 1e3}, {"bit", 1}}
+
+// parseRate parses a rate in bytes per second: a size such as 12MB or
+// 125000000 (bytes), or a bit rate as tc writes it, such as 100mbit or
+// 1.5gbit; an optional "/s" is ignored. 0 means no limit.
+func parseRate(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "/s")
+	for _, u := range rateUnits {
+		if num, ok := strings.CutSuffix(t, u.suffix); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			if err != nil || f < 0 || f*u.bits/8 > math.MaxInt64/2 {
+				break
+			}
+			return int64(f * u.bits / 8), nil
+		}
+	}
+	n, err := parseSize(t)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a rate such as 100mbit, 1gbit or 12MB (bytes per second)", s)
+	}
+	return n, nil
 }
 
 // sizeUnits are the suffixes parseSize accepts, longest first. K, M, G and
