@@ -61,12 +61,12 @@ type Request struct {
 // means the node's default. Timeout (the wall clock) is the request's own
 // timeout_ms field.
 type ExecLimits struct {
-	CPUMillis int64 `msgpack:"cpu_ms,omitempty"`     // CPU time, ms (rounded up to seconds)
-	Memory    int64 `msgpack:"memory,omitempty"`     // bytes
-	Procs     int   `msgpack:"procs,omitempty"`      // processes and threads
-	FileSize  int64 `msgpack:"file_size,omitempty"`  // largest file written, bytes
-	OpenFiles int   `msgpack:"open_files,omitempty"` // open file descriptors
-	Stdout    int64 `msgpack:"stdout,omitempty"`     // stdout bytes read (raw output, runtime response)
+	CPUMillis int64 `msgpack:"cpu_ms,omitempty" json:"cpu_ms,omitempty"`         // CPU time, ms (rounded up to seconds)
+	Memory    int64 `msgpack:"memory,omitempty" json:"memory,omitempty"`         // bytes
+	Procs     int   `msgpack:"procs,omitempty" json:"procs,omitempty"`           // processes and threads
+	FileSize  int64 `msgpack:"file_size,omitempty" json:"file_size,omitempty"`   // largest file written, bytes
+	OpenFiles int   `msgpack:"open_files,omitempty" json:"open_files,omitempty"` // open file descriptors
+	Stdout    int64 `msgpack:"stdout,omitempty" json:"stdout,omitempty"`         // stdout bytes read (raw output, runtime response)
 }
 
 // Record is one stored key with its value and permissions, as carried by

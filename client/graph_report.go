@@ -1,0 +1,132 @@
+package client
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// GraphProgress is a snapshot of a running graph, as GraphOptions.Progress
+// receives it. Total = Done + Running + Queued + Waiting.
+type GraphProgress struct {
+	Total   int // thunks in the graph
+	Done    int // finished
+	Running int // sent to a node, not answered yet
+	Queued  int // ready (their inputs exist), waiting for a free slot on a node
+	Waiting int // waiting for other thunks to write their inputs
+	Retries int // failed attempts so far, each retried
+	Elapsed time.Duration
+}
+
+// GraphStats adds up where executions spent their time, as the nodes
+// measured it, and where their dependencies' bytes came from. Durations
+// are written to JSON in nanoseconds.
+type GraphStats struct {
+	Queue time.Duration `json:"queue_ns"` // waiting for an executor on the node
+	Fetch time.Duration `json:"fetch_ns"` // fetching dependencies
+	Run   time.Duration `json:"run_ns"`   // the lambda's process, start to exit
+	Store time.Duration `json:"store_ns"` // storing its outputs
+	// KV is Fetch + Store: the time spent moving state in and out of the
+	// store.
+	KV          time.Duration `json:"kv_ns"`
+	BytesLocal  int64         `json:"bytes_local"`  // deps read from the node's own store
+	BytesCache  int64         `json:"bytes_cache"`  // deps read from its cache
+	BytesRemote int64         `json:"bytes_remote"` // deps fetched from other nodes
+}
+
+func (s *GraphStats) add(o GraphStats) {
+	s.Queue += o.Queue
+	s.Fetch += o.Fetch
+	s.Run += o.Run
+	s.Store += o.Store
+	s.KV += o.KV
+	s.BytesLocal += o.BytesLocal
+	s.BytesCache += o.BytesCache
+	s.BytesRemote += o.BytesRemote
+}
+
+func statsOf(e *ExecStats) GraphStats {
+	if e == nil {
+		return GraphStats{}
+	}
+	us := func(n int64) time.Duration { return time.Duration(n) * time.Microsecond }
+	s := GraphStats{
+		Queue: us(e.QueueMicros), Fetch: us(e.FetchMicros), Run: us(e.RunMicros), Store: us(e.StoreMicros),
+		BytesLocal: e.BytesLocal, BytesCache: e.BytesCache, BytesRemote: e.BytesRemote,
+	}
+	s.KV = s.Fetch + s.Store
+	return s
+}
+
+// ThunkReport is what became of one thunk. Its stats are those of the
+// attempt that succeeded.
+type ThunkReport struct {
+	ID       string `json:"id"`
+	Node     string `json:"node,omitempty"` // id of the node that ran it
+	Attempts int    `json:"attempts"`       // executions sent, the successful one included
+	// Start and End are when the client sent the successful attempt and
+	// got its answer, since the run began.
+	Start      time.Duration `json:"start_ns"`
+	End        time.Duration `json:"end_ns"`
+	ReturnCode int           `json:"return_code"`
+	GraphStats
+	// Errors are the failed attempts' errors, oldest first.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// NodeReport is one node's share of a run.
+type NodeReport struct {
+	ID          string `json:"id"`
+	Thunks      int    `json:"thunks"`        // thunks it ran to completion
+	Failures    int    `json:"failures"`      // attempts that failed there
+	MaxInFlight int    `json:"max_in_flight"` // most executions of the run at once
+	GraphStats
+}
+
+// GraphReport is the summary of a run. On error it covers what finished.
+type GraphReport struct {
+	Wall     time.Duration `json:"wall_ns"`  // from the start of RunGraph to its end
+	Thunks   int           `json:"thunks"`   // in the graph
+	Done     int           `json:"done"`     // finished
+	Attempts int           `json:"attempts"` // executions sent
+	Retries  int           `json:"retries"`  // failed attempts that were retried
+	Totals   GraphStats    `json:"totals"`   // over the finished thunks
+	Nodes    []NodeReport  `json:"nodes"`    // every node the run used, by id
+	// PerThunk lists the finished thunks in the order they finished.
+	PerThunk []ThunkReport `json:"per_thunk"`
+}
+
+// ThunkError is a thunk that made the run fail: its lambda returned a
+// non-zero code (Err is nil), or every attempt failed (Err is the last
+// error).
+type ThunkError struct {
+	ID         string
+	Node       string // id of the node of the last attempt
+	Attempts   int
+	ReturnCode int
+	Tail       string // the end of the lambda's stderr (raw mode) or output
+	Err        error
+}
+
+func (e *ThunkError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("thunk %q: %d attempts failed, the last on %s: %v", e.ID, e.Attempts, e.Node, e.Err)
+	}
+	msg := fmt.Sprintf("thunk %q on %s: return code %d", e.ID, e.Node, e.ReturnCode)
+	if e.Tail != "" {
+		msg += ": " + e.Tail
+	}
+	return msg
+}
+
+// Unwrap returns the last attempt's error.
+func (e *ThunkError) Unwrap() error { return e.Err }
+
+// tailOf returns the last bytes of b, at most n, on one line.
+func tailOf(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), ""))
+	return strings.NewReplacer("\r", "", "\n", "; ").Replace(s)
+}
