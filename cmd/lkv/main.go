@@ -88,6 +88,7 @@ Upload and run a lambda:              lkv put echo ./echo --perm rx && lkv exec 
 		a.execCommand(),
 		a.clusterCommand(),
 		a.benchCommand(),
+		a.labCommand(),
 		a.versionCommand(),
 	)
 	return root
