@@ -133,9 +133,24 @@ type PlanOptions struct {
 	Exact bool
 	// ToolCache is where pack and buildid are kept (see Toolchain.Tools).
 	ToolCache string
-	// Timeout and Limits are given to every thunk.
+	// Timeout and Limits are given to every thunk; zero and nil mean
+	// DefaultTimeout and DefaultLimits. Nodes cap them at their maxima.
 	Timeout time.Duration
 	Limits  *client.ExecLimits
+}
+
+// DefaultTimeout is a thunk's wall-clock limit: compiling runtime takes
+// about 10 s of CPU on a slow or busy machine.
+const DefaultTimeout = 5 * time.Minute
+
+// DefaultLimits returns the sandbox limits a thunk asks for: compiling
+// runtime or net/http takes up to 10 s of CPU and 300 MB of memory (plus
+// its inputs, which count too when the working directory is a tmpfs), and
+// link opens every archive of the program.
+func DefaultLimits() *client.ExecLimits {
+	return &client.ExecLimits{
+		CPUMillis: 120_000, Memory: 2 << 30, Procs: 64, FileSize: 1 << 30, OpenFiles: 1024,
+	}
 }
 
 // Build is a translated build.
@@ -179,6 +194,12 @@ func MakePlan(ctx context.Context, o PlanOptions) (*Build, error) {
 	if err != nil {
 		b.cleanup()
 		return nil, err
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Limits == nil {
+		o.Limits = DefaultLimits()
 	}
 	b.Plan, err = Translate(parsed, Options{
 		GOROOT: tc.GOROOT, Env: tc.Env, Tools: tools, Timeout: o.Timeout, Limits: o.Limits,
