@@ -66,9 +66,8 @@ type ThunkReport struct {
 	Attempts int    `json:"attempts"`       // executions sent, the successful one included
 	// Start and End are when the client sent the successful attempt and
 	// got its answer, since the run began.
-	Start      time.Duration `json:"start_ns"`
-	End        time.Duration `json:"end_ns"`
-	ReturnCode int           `json:"return_code"`
+	Start time.Duration `json:"start_ns"`
+	End   time.Duration `json:"end_ns"`
 	GraphStats
 	// Errors are the failed attempts' errors, oldest first.
 	Errors []string `json:"errors,omitempty"`

@@ -86,6 +86,7 @@ Upload and run a lambda:              lkv put echo ./echo --perm rx && lkv exec 
 		a.delCommand(),
 		a.statCommand(),
 		a.execCommand(),
+		a.graphCommand(),
 		a.clusterCommand(),
 		a.benchCommand(),
 		a.labCommand(),
