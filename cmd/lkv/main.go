@@ -87,6 +87,7 @@ Upload and run a lambda:              lkv put echo ./echo --perm rx && lkv exec 
 		a.statCommand(),
 		a.execCommand(),
 		a.graphCommand(),
+		a.gobuildCommand(),
 		a.clusterCommand(),
 		a.benchCommand(),
 		a.labCommand(),

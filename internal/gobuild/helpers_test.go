@@ -3,6 +3,7 @@ package gobuild_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdakv/lambdakv/client"
 	"github.com/lambdakv/lambdakv/internal/gobuild"
 )
 
@@ -90,11 +92,21 @@ func exactHello(t testing.TB) *gobuild.Build {
 // getter reads a key's value from wherever a test ran the graph.
 type getter func(key string) ([]byte, error)
 
-// checkIdentical compares every archive and the binary with go's.
-func checkIdentical(t *testing.T, b *gobuild.Build, get getter) {
+// checkIdentical compares every archive and the binary the graph made
+// with go's and returns how many it compared; outputs get cannot find
+// (steps a test left out) are skipped.
+func checkIdentical(t *testing.T, b *gobuild.Build, get getter) int {
 	t.Helper()
 	n := 0
 	for key, rel := range b.Work {
+		gb, err := get(key)
+		if errors.Is(err, client.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s (%s): %v", key, rel, err)
+			continue
+		}
 		want := filepath.Join(b.WorkDir, rel)
 		if key == b.Binary {
 			want = b.ExeFile
@@ -104,25 +116,13 @@ func checkIdentical(t *testing.T, b *gobuild.Build, get getter) {
 			t.Errorf("go's %s: %v", rel, err)
 			continue
 		}
-		gb, err := get(key)
-		if err != nil {
-			t.Errorf("%s (%s): %v", key, rel, err)
-			continue
-		}
 		if !bytes.Equal(gb, wb) {
 			t.Errorf("%s (%s): %d bytes differ from go's %d bytes", key, rel, len(gb), len(wb))
-			if d := os.Getenv("GOBUILD_DIFF"); d != "" {
-				os.MkdirAll(filepath.Join(d, filepath.Dir(rel)), 0o755)
-				os.WriteFile(filepath.Join(d, rel+".lkv"), gb, 0o644)
-				os.WriteFile(filepath.Join(d, rel+".go"), wb, 0o644)
-			}
 		}
 		n++
 	}
-	if n < 30 {
-		t.Errorf("compared %d outputs; want at least 30", n)
-	}
 	t.Logf("%d outputs byte-identical to go build", n)
+	return n
 }
 
 // runBinary writes the linked program and runs it.

@@ -109,44 +109,31 @@ func TestCluster_hello(t *testing.T) {
 		t.Fatalf("UploadFiles: %v", err)
 	}
 	t.Logf("uploaded %d keys (%d bytes) in %v", up.Stored, up.Bytes, up.Wall)
-	rep, err := gobuild.Run(ctx, &b.Graph, &gobuild.ClusterExecutor{Client: c}, gobuild.RunOptions{Parallel: 6})
+	rep, err := client.RunGraph(ctx, c, &b.Graph, client.GraphOptions{})
 	if err != nil {
-		t.Fatalf("Run: %v", err)
+		t.Fatalf("RunGraph: %v", err)
 	}
 	ran := map[string]int{}
-	for _, r := range rep.Thunks {
-		ran[r.Node]++
+	for _, n := range rep.Nodes {
+		ran[n.ID] = n.Thunks
 	}
-	t.Logf("%d thunks in %v, by node: %v", len(rep.Thunks), rep.Wall, ran)
-	checkIdentical(t, b, func(k string) ([]byte, error) { return c.Get(ctx, k) })
+	t.Logf("%d thunks in %v, by node: %v; fetch %v run %v store %v", rep.Done, rep.Wall, ran,
+		rep.Totals.Fetch, rep.Totals.Run, rep.Totals.Store)
+	if n := checkIdentical(t, b, func(k string) ([]byte, error) { return c.Get(ctx, k) }); n != len(b.Work) {
+		t.Errorf("compared %d outputs; want all %d", n, len(b.Work))
+	}
 	exe, err := c.Get(ctx, b.Binary)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runBinary(t, exe)
 
-	// A second run finds every output in place and runs nothing.
-	have, err := gobuild.Existing(ctx, c, outputKeys(&b.Graph))
+	// Once built, every output is in place and nothing is left to run.
+	have, err := gobuild.Existing(ctx, c, gobuild.OutputKeys(&b.Graph))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err = gobuild.Run(ctx, &b.Graph, &gobuild.ClusterExecutor{Client: c}, gobuild.RunOptions{Have: have})
-	if err != nil {
-		t.Fatalf("second Run: %v", err)
+	if p := gobuild.Pending(&b.Graph, have); p != nil {
+		t.Errorf("%d thunks still pending after the build, %s first", len(p.Thunks), p.Thunks[0].ID)
 	}
-	for _, r := range rep.Thunks {
-		if !r.Skipped {
-			t.Errorf("second run ran %s", r.ID)
-		}
-	}
-}
-
-func outputKeys(g *client.Graph) []string {
-	var keys []string
-	for _, th := range g.Thunks {
-		for _, o := range th.Outputs {
-			keys = append(keys, o.Key)
-		}
-	}
-	return keys
 }

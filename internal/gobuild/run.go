@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,52 +35,34 @@ func (e *ToolError) Error() string {
 type RunOptions struct {
 	// Parallel is how many thunks run at once; zero means 4.
 	Parallel int
-	// Have are keys that already exist: a thunk whose outputs are all
-	// there is skipped (outputs are named by the action that makes them).
-	Have map[string]bool
-	// Retries is how often a thunk refused for load (BUSY) or lost with
-	// its connection is tried again; zero means 20.
+	// Retries is how often a thunk refused for load (BUSY) is tried
+	// again; zero means 20.
 	Retries int
 }
 
-// ThunkReport is how one thunk went.
-type ThunkReport struct {
-	ID      string
-	Node    string
-	Start   time.Duration // since Run started
-	Wall    time.Duration // as the client saw it, retries included
-	Stats   *client.ExecStats
-	Skipped bool // its outputs existed already
-	Retries int
-}
-
-// Report is how a run went.
-type Report struct {
-	Wall   time.Duration
-	Thunks []ThunkReport // in graph order
-}
-
-// Run runs the graph's thunks, each after those that produce its inputs,
-// most critical first (the longest chain of work still ahead of it). It
-// stops at the first failure and returns it.
-func Run(ctx context.Context, g *client.Graph, ex Executor, o RunOptions) (*Report, error) {
+// Run runs the graph's thunks through ex, each after those that produce
+// its inputs, most critical first (the longest chain of work still ahead
+// of it). It stops at the first failure and returns it with a report of
+// what finished. Clusters use client.RunGraph; Run is for executors that
+// are not a cluster (LocalExecutor).
+func Run(ctx context.Context, g *client.Graph, ex Executor, o RunOptions) (*client.GraphReport, error) {
 	if o.Parallel <= 0 {
 		o.Parallel = 4
 	}
 	if o.Retries <= 0 {
 		o.Retries = 20
 	}
-	s, err := newSched(g, o.Have)
+	s, err := newSched(g)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := time.Now()
-	rep := &Report{Thunks: make([]ThunkReport, len(g.Thunks))}
+	rep := &client.GraphReport{Thunks: len(g.Thunks)}
 	type result struct {
+		r   client.ThunkReport
 		i   int
-		r   ThunkReport
 		err error
 	}
 	results := make(chan result)
@@ -90,9 +73,10 @@ func Run(ctx context.Context, g *client.Graph, ex Executor, o RunOptions) (*Repo
 			i := heap.Pop(&s.ready).(int)
 			running++
 			go func() {
+				t0 := time.Since(start)
 				r, err := runOne(ctx, ex, &g.Thunks[i], o.Retries)
-				r.Start = time.Since(start) - r.Wall
-				results <- result{i, r, err}
+				r.Start, r.End = t0, time.Since(start)
+				results <- result{r, i, err}
 			}()
 		}
 		if running == 0 {
@@ -100,7 +84,8 @@ func Run(ctx context.Context, g *client.Graph, ex Executor, o RunOptions) (*Repo
 		}
 		res := <-results
 		running--
-		rep.Thunks[res.i] = res.r
+		rep.Attempts += res.r.Attempts
+		rep.Retries += res.r.Attempts - 1
 		if res.err != nil {
 			if firstErr == nil {
 				firstErr = res.err
@@ -108,41 +93,72 @@ func Run(ctx context.Context, g *client.Graph, ex Executor, o RunOptions) (*Repo
 			}
 			continue
 		}
+		rep.Done++
+		rep.PerThunk = append(rep.PerThunk, res.r)
 		s.done(res.i)
 	}
 	rep.Wall = time.Since(start)
-	for i := range rep.Thunks {
-		rep.Thunks[i].ID = g.Thunks[i].ID
-		if s.skipped[i] {
-			rep.Thunks[i].Skipped = true
-		}
-	}
+	summarize(rep)
 	if firstErr == nil && s.left > 0 {
 		firstErr = errors.New("graph has thunks that never became ready")
 	}
 	return rep, firstErr
 }
 
-// runOne runs a thunk, again after a refusal for load or a lost
-// connection (its outputs are immutable, so a second run is harmless).
-func runOne(ctx context.Context, ex Executor, th *client.Thunk, retries int) (ThunkReport, error) {
-	t0 := time.Now()
-	var r ThunkReport
+// summarize adds up the finished thunks' stats, in total and per node.
+func summarize(rep *client.GraphReport) {
+	byNode := map[string]*client.NodeReport{}
+	for _, t := range rep.PerThunk {
+		addStats(&rep.Totals, t.GraphStats)
+		n := byNode[t.Node]
+		if n == nil {
+			n = &client.NodeReport{ID: t.Node}
+			byNode[t.Node] = n
+		}
+		n.Thunks++
+		addStats(&n.GraphStats, t.GraphStats)
+	}
+	for _, n := range byNode {
+		rep.Nodes = append(rep.Nodes, *n)
+	}
+	slices.SortFunc(rep.Nodes, func(a, b client.NodeReport) int { return strings.Compare(a.ID, b.ID) })
+}
+
+func addStats(s *client.GraphStats, o client.GraphStats) {
+	s.Queue += o.Queue
+	s.Fetch += o.Fetch
+	s.Run += o.Run
+	s.Store += o.Store
+	s.KV += o.KV
+	s.BytesLocal += o.BytesLocal
+	s.BytesCache += o.BytesCache
+	s.BytesRemote += o.BytesRemote
+}
+
+// runOne runs a thunk, again after a refusal for load.
+func runOne(ctx context.Context, ex Executor, th *client.Thunk, retries int) (client.ThunkReport, error) {
+	r := client.ThunkReport{ID: th.ID}
 	for attempt := 0; ; attempt++ {
+		r.Attempts++
 		res, err := ex.Exec(ctx, th)
 		if err == nil {
-			r.Wall, r.Node, r.Stats = time.Since(t0), res.Node, res.Stats
+			r.Node = res.Node
+			if s := res.Stats; s != nil {
+				us := func(n int64) time.Duration { return time.Duration(n) * time.Microsecond }
+				r.GraphStats = client.GraphStats{
+					Queue: us(s.QueueMicros), Fetch: us(s.FetchMicros), Run: us(s.RunMicros), Store: us(s.StoreMicros),
+					KV: us(s.FetchMicros + s.StoreMicros), BytesLocal: s.BytesLocal, BytesCache: s.BytesCache, BytesRemote: s.BytesRemote,
+				}
+			}
 			return r, nil
 		}
 		var te *ToolError
-		if errors.As(err, &te) || ctx.Err() != nil || attempt >= retries || !retryable(err) {
-			r.Wall = time.Since(t0)
+		if errors.As(err, &te) || ctx.Err() != nil || attempt >= retries || !errors.Is(err, client.ErrBusy) {
 			if te == nil {
 				err = fmt.Errorf("%s: %w", th.ID, err)
 			}
 			return r, err
 		}
-		r.Retries++
 		d := min(10*time.Millisecond<<min(attempt, 6), 500*time.Millisecond)
 		select {
 		case <-time.After(d):
@@ -152,9 +168,35 @@ func runOne(ctx context.Context, ex Executor, th *client.Thunk, retries int) (Th
 	}
 }
 
-func retryable(err error) bool {
-	return errors.Is(err, client.ErrBusy) || errors.Is(err, client.ErrTryAgain) ||
-		errors.Is(err, client.ErrUnavailable)
+// Pending returns the thunks of g that still have an output to make: a
+// thunk whose outputs are all in have is left out (outputs are named by
+// the action that makes them, so they hold what it would make). Nil when
+// nothing is left to run.
+func Pending(g *client.Graph, have map[string]bool) *client.Graph {
+	out := &client.Graph{}
+	for _, th := range g.Thunks {
+		for _, o := range th.Outputs {
+			if !have[o.Key] {
+				out.Thunks = append(out.Thunks, th)
+				break
+			}
+		}
+	}
+	if len(out.Thunks) == 0 {
+		return nil
+	}
+	return out
+}
+
+// OutputKeys lists every key the graph's thunks write.
+func OutputKeys(g *client.Graph) []string {
+	var keys []string
+	for _, th := range g.Thunks {
+		for _, o := range th.Outputs {
+			keys = append(keys, o.Key)
+		}
+	}
+	return keys
 }
 
 // sched is the state of a run: what each thunk waits for and what is
@@ -163,33 +205,28 @@ type sched struct {
 	users   [][]int // thunks that read an output of i
 	pending []int   // producers i still waits for
 	ready   readyHeap
-	skipped []bool
 	left    int
 }
 
-func newSched(g *client.Graph, have map[string]bool) (*sched, error) {
+func newSched(g *client.Graph) (*sched, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
 	n := len(g.Thunks)
 	producer := make(map[string]int)
 	for i, th := range g.Thunks {
 		for _, out := range th.Outputs {
-			if readsKey(&th, out.Key) {
-				continue // an input stored again as it was
-			}
-			if _, dup := producer[out.Key]; dup {
-				return nil, fmt.Errorf("key %q is written by two thunks", out.Key)
-			}
 			producer[out.Key] = i
 		}
 	}
-	s := &sched{users: make([][]int, n), pending: make([]int, n), skipped: make([]bool, n)}
-	deps := make([][]int, n)
+	s := &sched{users: make([][]int, n), pending: make([]int, n)}
 	for i, th := range g.Thunks {
 		for _, d := range th.Deps {
 			if j, ok := producer[d.Key]; ok {
 				if j >= i {
 					return nil, fmt.Errorf("thunk %s reads %s before it is made", th.ID, d.Key)
 				}
-				deps[i] = append(deps[i], j)
+				s.pending[i]++
 				s.users[j] = append(s.users[j], i)
 			}
 		}
@@ -204,35 +241,13 @@ func newSched(g *client.Graph, have map[string]bool) (*sched, error) {
 		prio[i] = best + weight(&g.Thunks[i])
 	}
 	s.ready.prio = prio
-	for i, th := range g.Thunks {
-		s.pending[i] = len(deps[i])
-		s.skipped[i] = len(th.Outputs) > 0 && allHave(th.Outputs, have)
-	}
 	s.left = n
 	for i := range g.Thunks {
 		if s.pending[i] == 0 {
-			s.makeReady(i)
+			heap.Push(&s.ready, i)
 		}
 	}
 	return s, nil
-}
-
-func readsKey(th *client.Thunk, key string) bool {
-	for _, d := range th.Deps {
-		if d.Key == key {
-			return true
-		}
-	}
-	return false
-}
-
-func allHave(outs []client.GraphOutput, have map[string]bool) bool {
-	for _, o := range outs {
-		if !have[o.Key] {
-			return false
-		}
-	}
-	return true
 }
 
 // weight guesses a thunk's cost: compiles and links dominate.
@@ -244,21 +259,12 @@ func weight(th *client.Thunk) int {
 	return 1
 }
 
-// makeReady queues i, or, when it is skipped, finishes it at once.
-func (s *sched) makeReady(i int) {
-	if s.skipped[i] {
-		s.done(i)
-		return
-	}
-	heap.Push(&s.ready, i)
-}
-
 func (s *sched) done(i int) {
 	s.left--
 	for _, u := range s.users[i] {
 		s.pending[u]--
 		if s.pending[u] == 0 {
-			s.makeReady(u)
+			heap.Push(&s.ready, u)
 		}
 	}
 }

@@ -200,6 +200,8 @@ func (t *translator) step(op *Op) error {
 				break
 			}
 		}
+	}
+	if op.Tool == "compile" || op.Tool == "asm" {
 		if p := flagValue(op.Args, "-p"); p != "" {
 			t.objPkg[a.objdir] = p
 		}
@@ -603,11 +605,12 @@ func (t *translator) emit(a *action) error {
 	if op.Tool == "pack" {
 		// pack copies each member's file mode into the archive, and go's
 		// members are 0644 where a node's inputs are read-only. An input
-		// that is also an output is written writable (0644); stored again
-		// under its own key, it is an identical put of an immutable key.
+		// that is also an output is written writable (0644), so the
+		// members are declared outputs too (small: the asm objects).
 		for _, n := range names {
 			if n != outNames[0] {
-				th.Outputs = append(th.Outputs, client.GraphOutput{File: n, Key: a.inputs[n], Perm: "r"})
+				key := outPrefix + hash + "/" + path.Base(n)
+				th.Outputs = append(th.Outputs, client.GraphOutput{File: n, Key: key, Perm: "r"})
 			}
 		}
 	}
