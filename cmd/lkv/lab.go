@@ -26,7 +26,7 @@ const (
 	labDefaultName   = "lkv"
 	labDefaultSubnet = "10.77.0.0/24"
 	labStateFile     = "lab.json"
-	labFormTimeout   = 60 * time.Second
+	labFormTimeout   = 2 * time.Minute
 	labBannerTimeout = 20 * time.Second
 )
 

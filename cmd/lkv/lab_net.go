@@ -116,8 +116,11 @@ func removeNetwork(nss []string, bridge string) []error {
 		if err := ipCmd("ip", "netns", "del", ns); err != nil && !strings.Contains(err.Error(), "No such file") {
 			errs = append(errs, err)
 		}
-		if linkExists(ns) { // a veth left by an up that crashed before moving its peer
-			if err := ipCmd("ip", "link", "del", ns); err != nil {
+		// A veth left by an up that crashed before moving its peer. (The
+		// kernel removes a deleted namespace's pairs in the background, so
+		// one may vanish meanwhile.)
+		if linkExists(ns) {
+			if err := ipCmd("ip", "link", "del", ns); err != nil && linkExists(ns) {
 				errs = append(errs, err)
 			}
 		}

@@ -26,7 +26,7 @@ import (
 func (a *app) labUp(cmd *cobra.Command, f *labFlags, args []string) error {
 	dash := cmd.ArgsLenAtDash()
 	if len(args) > 0 && dash != 0 {
-		return usageErrorf("unexpected argument %q (agent flags go after --)", args[0])
+		return &usageError{err: fmt.Errorf("unexpected argument %q (agent flags go after --)", args[0]), cmd: cmd}
 	}
 	extra := args
 	if err := f.validate(extra); err != nil {
@@ -62,7 +62,8 @@ func (a *app) labUp(cmd *cobra.Command, f *labFlags, args []string) error {
 		if derr := a.labDown(f.dir, f.name); derr != nil {
 			fmt.Fprintf(a.stderr, "lkv lab up: %v\n", derr)
 		}
-		return fmt.Errorf("lab up: %w", err)
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		return fmt.Errorf("lab up failed: %s", strings.TrimSuffix(first, ":"))
 	}
 	a.printLab(st, time.Since(start))
 	return nil
@@ -224,14 +225,22 @@ func parseBanner(out []byte, n *labNode) bool {
 	return false
 }
 
-// logTail returns the last lines of a log file.
+// logTail returns the error lines of a log file ("lkv: ...", which a
+// usage message may bury) and its last lines.
 func logTail(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "  (" + err.Error() + ")"
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return "  " + strings.Join(lines[max(0, len(lines)-15):], "\n  ")
+	tail := lines[max(0, len(lines)-10):]
+	var errs []string
+	for _, l := range lines[:len(lines)-len(tail)] {
+		if strings.HasPrefix(l, "lkv: ") {
+			errs = append(errs, l)
+		}
+	}
+	return "  " + strings.Join(append(errs, tail...), "\n  ")
 }
 
 // waitFormed waits until every node sees every other alive, all slots
