@@ -117,7 +117,10 @@ func startGraphCluster(t *testing.T, executors ...int) []*peer.Peer {
 		}
 		nodes = append(nodes, startGraphNode(t, cfg))
 	}
+	// Settled: every node sees the same table, with the slots spread
+	// evenly, so that a key's owner no longer changes.
 	waitFor(t, 60*time.Second, "the nodes share the slots", func() error {
+		var first string
 		for _, p := range nodes {
 			top := p.Topology()
 			owned, covered := map[string]int{}, 0
@@ -133,6 +136,17 @@ func startGraphCluster(t *testing.T, executors ...int) []*peer.Peer {
 			}
 			if covered != slots.NumSlots || len(owned) != len(nodes) || alive != len(nodes) {
 				return fmt.Errorf("%s: %d slots covered, %d masters, %d alive", p.ID(), covered, len(owned), alive)
+			}
+			for id, n := range owned {
+				if n < slots.NumSlots/len(nodes)-1 || n > slots.NumSlots/len(nodes)+1 {
+					return fmt.Errorf("%s sees %s owning %d slots", p.ID(), id, n)
+				}
+			}
+			sig := fmt.Sprint(top.Slots)
+			if first == "" {
+				first = sig
+			} else if sig != first {
+				return fmt.Errorf("%s disagrees with %s", p.ID(), nodes[0].ID())
 			}
 		}
 		return nil

@@ -343,12 +343,12 @@ func (r *graphRun) pick(t int, cands []runNode) runNode {
 		return cands[0]
 	}
 	th := &r.p.g.Thunks[t]
-	deps := make([]Dep, 0, len(th.Deps))
+	// The lambda's binary is data the node must have too; a toolchain's
+	// may be the largest input of all.
+	deps := make([]Dep, 0, 1+len(th.Deps))
+	deps = append(deps, Dep{Key: th.Lambda})
 	for _, d := range th.Deps {
 		deps = append(deps, Dep{Key: d.Key})
-	}
-	if len(deps) == 0 {
-		deps = []Dep{{Key: th.Lambda}} // as Client.place does
 	}
 	rt := r.c.routes.Load()
 	pc := r.c.known.context(rt, rt.ownerID, deps)
@@ -454,6 +454,9 @@ func (r *graphRun) finish(ctx context.Context, a attempt) error {
 // succeed records thunk t as done and readies the thunks that waited only
 // for it.
 func (r *graphRun) succeed(t int, node string, a attempt) {
+	// The node fetched the lambda's binary too and keeps it cached: it
+	// holds it, for placing the next thunks.
+	r.c.known.ranAt(node, []Dep{{Key: r.p.g.Thunks[t].Lambda}})
 	r.done++
 	r.finished = append(r.finished, ThunkReport{
 		ID: r.p.g.Thunks[t].ID, Node: node, Attempts: r.attempts[t], Start: a.start, End: a.end,

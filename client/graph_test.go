@@ -231,15 +231,15 @@ func TestRunGraph_cluster(t *testing.T) {
 	for _, p := range nodes {
 		big := keyOwnedBy(t, nodes[0], p.ID(), "big-")
 		small := keyOwnedBy(t, nodes[0], nodes[(slices.Index(nodes, p)+1)%3].ID(), "small-")
-		putR(t, c, big, make([]byte, 256<<10), client.PermR)
+		putR(t, c, big, make([]byte, 4<<20), client.PermR) // larger than the lambda's binary
 		putR(t, c, small, []byte("x"), client.PermR)
 		g := &client.Graph{Thunks: []client.Thunk{burnThunk("near", 1, 1, "near/"+p.ID(), small, big)}}
 		rep, err := client.RunGraph(testCtx(t, 30*time.Second), c, g, client.GraphOptions{Placement: client.MostBytes})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := rep.PerThunk[0]; got.Node != p.ID() || got.BytesLocal < 256<<10 {
-			t.Errorf("most-bytes ran the thunk on %s with %d local bytes; want %s, where its 256 KiB input is", got.Node, got.BytesLocal, p.ID())
+		if got := rep.PerThunk[0]; got.Node != p.ID() || got.BytesLocal < 4<<20 {
+			t.Errorf("most-bytes ran the thunk on %s with %d local bytes; want %s, where its 4 MiB input is", got.Node, got.BytesLocal, p.ID())
 		}
 	}
 }

@@ -121,7 +121,7 @@ func printGraphSummary(w io.Writer, rep *client.GraphReport, f *graphRunFlags) {
 	fmt.Fprintf(w, "%d thunks in %s on %d %s (placement %s, %d attempts, %d retried)\n\n",
 		rep.Done, fmtDur(rep.Wall), len(rep.Nodes), nodes, f.placement, rep.Attempts, rep.Retries)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "time\ttotal\tper thunk: mean\tp50\tp95\tmax\t")
+	fmt.Fprintln(tw, "time\ttotal\tper thunk: mean\tp50\tp95\tmax")
 	rows := []struct {
 		name string
 		get  func(client.GraphStats) time.Duration
@@ -138,7 +138,7 @@ func printGraphSummary(w io.Writer, rep *client.GraphReport, f *graphRunFlags) {
 			ds = append(ds, r.get(t.GraphStats))
 		}
 		slices.Sort(ds)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", r.name, fmtDur(r.get(rep.Totals)), fmtDur(mean(ds)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.name, fmtDur(r.get(rep.Totals)), fmtDur(mean(ds)),
 			fmtDur(quantile(ds, 0.5)), fmtDur(quantile(ds, 0.95)), fmtDur(quantile(ds, 1)))
 	}
 	tw.Flush()
