@@ -21,9 +21,9 @@ type GraphOptions struct {
 	Placement Placement
 
 	// Pipeline is how many executions of this run may be in flight on one
-	// node at a time (the pipelining factor). Zero means the node's
-	// capacity as it reports it: executors plus pipeline, or twice its
-	// executors.
+	// node at a time (the pipelining factor), at most the node's capacity
+	// as it reports it: executors plus pipeline, or twice its executors.
+	// Zero means that capacity.
 	Pipeline int
 
 	// Attempts bounds the executions of one thunk, the first included,
@@ -244,12 +244,13 @@ func (r *graphRun) nodes(now time.Time) []runNode {
 		if until, ok := r.resting[n.ID]; ok && now.Before(until) {
 			continue
 		}
-		slots := r.opts.Pipeline
-		if slots <= 0 {
-			slots = n.Executors + n.Pipeline
-			if n.Pipeline <= 0 {
-				slots = 2 * n.Executors
-			}
+		slots := n.Executors + n.Pipeline
+		if n.Pipeline <= 0 {
+			slots = 2 * n.Executors
+		}
+		if r.opts.Pipeline > 0 {
+			// More than the node admits would only be answered BUSY.
+			slots = min(slots, r.opts.Pipeline)
 		}
 		out = append(out, runNode{id: n.ID, addr: n.Addr, slots: slots})
 	}
