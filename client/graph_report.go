@@ -7,7 +7,8 @@ import (
 )
 
 // GraphProgress is a snapshot of a running graph, as GraphOptions.Progress
-// receives it. Total = Done + Running + Queued + Waiting.
+// receives it: a value, safe to keep. Total = Done + Running + Queued +
+// Waiting.
 type GraphProgress struct {
 	Total   int // thunks in the graph
 	Done    int // finished
@@ -82,7 +83,8 @@ type NodeReport struct {
 	GraphStats
 }
 
-// GraphReport is the summary of a run. On error it covers what finished.
+// GraphReport is the summary of a run, RunGraph's to fill and the
+// caller's to keep. On error it covers what finished.
 type GraphReport struct {
 	Wall     time.Duration `json:"wall_ns"`  // from the start of RunGraph to its end
 	Thunks   int           `json:"thunks"`   // in the graph
@@ -107,6 +109,7 @@ type ThunkError struct {
 	Err        error
 }
 
+// Error names the thunk, the node and what went wrong.
 func (e *ThunkError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("thunk %q: %d attempts failed, the last on %s: %v", e.ID, e.Attempts, e.Node, e.Err)
