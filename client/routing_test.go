@@ -16,7 +16,7 @@ import (
 
 // fakeNode answers requests with a handler, speaking the real protocol.
 type fakeNode struct {
-	t       *testing.T
+	t       testing.TB
 	ln      net.Listener
 	handle  func(req *wire.Request) *wire.Response
 	mu      sync.Mutex
@@ -25,7 +25,7 @@ type fakeNode struct {
 	handled atomic.Int64
 }
 
-func newFakeNode(t *testing.T, handle func(req *wire.Request) *wire.Response) *fakeNode {
+func newFakeNode(t testing.TB, handle func(req *wire.Request) *wire.Response) *fakeNode {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
