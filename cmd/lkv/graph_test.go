@@ -289,6 +289,10 @@ func TestE2E_graph(t *testing.T) {
 	failing := filepath.Join(dir, "fail.json")
 	os.WriteFile(failing, []byte(`{"thunks": [{"id": "oops", "lambda": "lkv-graph/burn", "raw": true, "args": ["x"]}]}`), 0o644)
 	a.fails(t, `thunk "oops" on `, "graph", "run", failing)
+	// A prefix already used for other objects: they are immutable.
+	small := []string{"graph", "gen", "--thunks", "2", "--layers", "1", "--fan-in", "1", "--shared-size", "0", "--prefix", "mine/", "--put", "-o", filepath.Join(dir, "s.json")}
+	a.ok(t, nil, small...)
+	a.fails(t, "pick another --prefix", append(small, "--seed", "2")...)
 	a.stop(t) // a clean stop releases the sandbox's working directories
 }
 
