@@ -112,13 +112,6 @@ func (q *queue) consume(n int) {
 	kick(q.room)
 }
 
-// len returns the number of chunks queued.
-func (q *queue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.chunks)
-}
-
 // takeDue removes the chunks at the head that are due at now, up to
 // about 1 MiB, and appends their bytes to bufs.
 func (q *queue) takeDue(now time.Time, bufs [][]byte) [][]byte {

@@ -50,7 +50,7 @@ func (a *app) labDown(dir, name string) error {
 	for _, ns := range nss {
 		pids = append(pids, namespacePIDs(ns)...)
 	}
-	pids = append(pids, labPIDs(dir, st)...)
+	pids = append(pids, labPIDs(dir)...)
 	killed := killAll(pids)
 	if cleanNet && len(nss) > 0 || cleanNet && linkExists(name+"-br") {
 		errs = append(errs, removeNetwork(nss, name+"-br")...)
@@ -63,11 +63,10 @@ func (a *app) labDown(dir, name string) error {
 	return errors.Join(errs...)
 }
 
-// labPIDs finds the lab's agents: the pids in the state file, and any
-// process whose arguments name a path inside dir (an up that crashed
-// before saving a pid). Only processes whose command line still names
-// dir are returned, so a reused pid is never killed.
-func labPIDs(dir string, st *labState) []int {
+// labPIDs finds the lab's agents by their command line, which names
+// paths inside dir: so it finds those of an up that crashed before saving
+// their pids, and never a process that reused a saved pid.
+func labPIDs(dir string) []int {
 	var pids []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {

@@ -281,7 +281,7 @@ func TestLab_up_failure(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("lab directory after a failed up: %v; want it removed", err)
 	}
-	if pids := labPIDs(dir, nil); len(pids) > 0 {
+	if pids := labPIDs(dir); len(pids) > 0 {
 		t.Errorf("processes left after a failed up: %v", pids)
 	}
 	if r := lkv(t, nil, nil, "lab", "up", "--nodes", "1", "--dir", dir, "stray"); r.code != 1 || !slices.ContainsFunc(strings.Split(r.stderr, "\n"), func(l string) bool { return strings.Contains(l, "stray") }) {
