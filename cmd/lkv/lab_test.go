@@ -172,6 +172,9 @@ func TestLab_upDown(t *testing.T) {
 			if tc.netns && os.Geteuid() != 0 {
 				t.Skip("network namespaces need root")
 			}
+			if _, err := lookPath("tc"); tc.netns && err != nil {
+				t.Skip("no tc (iproute2) to shape the namespaces' links")
+			}
 			testLabUpDown(t, tc.netns, tc.loseState)
 		})
 	}
