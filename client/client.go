@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,9 +97,11 @@ type Client struct {
 
 	known *knowledge // object sizes, recent fetches, executions in flight
 
-	used    atomic.Bool   // a request was sent since the last background refresh
-	stop    chan struct{} // closed by Close; stops the refresher
-	stopped sync.WaitGroup
+	used atomic.Bool // a request was sent since the last background refresh
+	// readTurn spreads reads that replicas may serve over the copies.
+	readTurn atomic.Uint32
+	stop     chan struct{} // closed by Close; stops the refresher
+	stopped  sync.WaitGroup
 }
 
 // dialCall lets concurrent requests to one node share a dial.
@@ -399,6 +403,30 @@ func newRouteTable(top *wire.Topology) *routeTable {
 		}
 	}
 	return rt
+}
+
+// readAddrFor returns a node that may serve a read of key that replicas
+// may answer: the live master or a live replica of its slot, in turn, so
+// that reads spread over the copies; the master's route when the slot has
+// no live copy.
+func (c *Client) readAddrFor(key string) string {
+	rt := c.routes.Load()
+	slot := int(slots.KeySlot(key))
+	ranges := rt.top.Slots
+	i := sort.Search(len(ranges), func(i int) bool { return ranges[i].End >= slot })
+	if i == len(ranges) || ranges[i].Start > slot {
+		return c.addrFor(key)
+	}
+	var cands []string
+	for _, id := range append([]string{ranges[i].Master}, ranges[i].Replicas...) {
+		if a, ok := rt.byID[id]; ok && a != "" && slices.Contains(rt.alive, a) {
+			cands = append(cands, a)
+		}
+	}
+	if len(cands) == 0 {
+		return c.addrFor(key)
+	}
+	return cands[int(c.readTurn.Add(1))%len(cands)]
 }
 
 // ownerID returns the id of the master of key's slot, or "".

@@ -126,7 +126,11 @@ func (p *pending) send(cl *call) {
 		p.addr, p.next = p.next, ""
 	}
 	if p.addr == "" {
-		p.addr = p.c.addrFor(p.req.Key)
+		if p.req.ReplicaOK && p.req.Op == wire.OpGet {
+			p.addr = p.c.readAddrFor(p.req.Key)
+		} else {
+			p.addr = p.c.addrFor(p.req.Key)
+		}
 	}
 	nc, err := p.c.conn(p.ctx, p.addr)
 	if err != nil {

@@ -310,11 +310,13 @@ func (e *Elector) setMembersLocked(live, known []string) {
 // electOrListen starts an election if membership shows a majority, else
 // stays a Follower with no coordinator, listening.
 func (e *Elector) electOrListen() {
-	if e.hasMajority {
+	if e.hasMajority && e.known[e.cfg.ID] {
 		e.startElection()
 		return
 	}
-	e.logger.Debug("no majority, not electing")
+	// Without a majority, or when this node is not one of the masters (a
+	// replica or compute node), it only listens.
+	e.logger.Debug("no majority or not a master, not electing")
 	e.becomeFollower("", e.epoch)
 }
 
@@ -322,7 +324,7 @@ func (e *Elector) electOrListen() {
 // answer, lower ones vote. With nobody higher and enough votes (alone, a
 // single known master is enough) we claim at once.
 func (e *Elector) startElection() {
-	if !e.hasMajority {
+	if !e.hasMajority || !e.known[e.cfg.ID] {
 		e.electOrListen()
 		return
 	}
@@ -403,7 +405,13 @@ func (e *Elector) becomeFollower(c string, epoch uint64) {
 
 // loseCoordinator forgets the coordinator we followed.
 func (e *Elector) loseCoordinator(why string) {
-	e.logger.Info("coordinator lost", "coordinator", e.coordinator, "epoch", e.epoch, "why", why)
+	log := e.logger.Info
+	if !e.known[e.cfg.ID] {
+		// Not a master (a replica or compute node): it only listens, and
+		// the coordinator's heartbeats go to the masters.
+		log = e.logger.Debug
+	}
+	log("coordinator lost", "coordinator", e.coordinator, "epoch", e.epoch, "why", why)
 	e.coordinator = ""
 	e.emit(EventCoordinatorLost)
 }

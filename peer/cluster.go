@@ -42,6 +42,14 @@ type cluster struct {
 	// to join a cluster assigns no slots before: alone, it would claim
 	// every slot and, once joined, win ties over slots it has no data for.
 	joined atomic.Bool
+	// synced is set once this node holds a slot table it may act on: at
+	// once for a node that starts alone, else after it merged another
+	// member's. Until then it serves no slot as master: a master back from
+	// a crash may have been replaced while it was away.
+	synced atomic.Bool
+	// majorityAt is when this node last saw a majority of the masters
+	// alive (unix nanoseconds), for IsolationTimeout.
+	majorityAt atomic.Int64
 
 	peersMu sync.Mutex
 	peers   *client.Client // guarded by peersMu; dialled on first use
@@ -73,7 +81,11 @@ func (p *Peer) startCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if t.Covered() == 0 && len(p.cfg.Join) == 0 && p.cfg.Role == RoleMaster {
+	if len(p.cfg.Join) == 0 {
+		c.synced.Store(true)
+	}
+	c.majorityAt.Store(time.Now().UnixNano())
+	if t.Covered() == 0 && len(p.cfg.Join) == 0 && p.masterCapable() {
 		// A node that starts alone is a cluster of one: it owns every slot.
 		t = t.AssignRange(0, slots.NumSlots-1, p.id, nil, t.NextEpoch())
 	}
@@ -101,8 +113,15 @@ func (p *Peer) startCluster(ctx context.Context) error {
 	}
 	p.refreshView()
 	p.goFunc(p.clusterLoop)
+	p.goFunc(p.replicaLoop)
 	return nil
 }
+
+// masterCapable reports whether this node's role lets it own slots.
+func (p *Peer) masterCapable() bool { return p.cfg.Role == RoleMaster || p.cfg.Role == RoleAuto }
+
+// canMaster reports whether a member with role may own slots.
+func canMaster(role string) bool { return role == RoleMaster || role == RoleAuto || role == "" }
 
 func (p *Peer) startMembership(ctx context.Context) error {
 	mc := membership.DefaultConfig()
@@ -207,6 +226,7 @@ func (s tableState) MergeRemoteState(buf []byte) {
 		return
 	}
 	s.p.mergeTable(&t, false)
+	s.p.cl.synced.Store(true)
 }
 
 // mergeTable merges t into the node's table and keeps the result; if it
@@ -234,6 +254,7 @@ func (p *Peer) mergeTable(t *slots.Table, broadcast bool) bool {
 // tableMu, or are starting.
 func (p *Peer) setTable(t *slots.Table) {
 	p.cl.table.Store(t)
+	p.repl.noteTable()
 	b, err := t.MarshalBinary()
 	if err == nil {
 		err = writeFileAtomic(filepath.Join(p.cfg.DataDir, tableFile), b)
@@ -302,6 +323,7 @@ func (p *Peer) refreshView() {
 			Role: m.Meta.Role, State: m.State.String(), Version: m.Meta.Version,
 			Slots: t.SlotsOf(m.ID),
 		}
+		setRole(t, &n)
 		n.Executors, _ = strconv.Atoi(m.Meta.Tags["executors"])
 		n.Pipeline, _ = strconv.Atoi(m.Meta.Tags["pipeline"])
 		if m.ID == p.id {
@@ -320,19 +342,20 @@ func (p *Peer) masters() (live, known []string) {
 	if p.cl.ml == nil {
 		return []string{p.id}, []string{p.id}
 	}
+	t := p.cl.table.Load()
 	for _, m := range p.cl.ml.Members() {
-		if m.Meta.Role != RoleMaster {
+		if (!canMaster(m.Meta.Role) && t.SlotsOf(m.ID) == 0) || isReplica(t, m.ID) {
 			continue
 		}
 		switch m.State {
 		case membership.StateAlive:
 			live = append(live, m.ID)
 			known = append(known, m.ID)
-		case membership.StateDead:
+		case membership.StateDead, membership.StateLeaving:
 			known = append(known, m.ID)
 		}
 	}
-	if p.cfg.Role == RoleMaster && !slices.Contains(live, p.id) {
+	if (p.masterCapable() || t.SlotsOf(p.id) > 0) && !isReplica(t, p.id) && !slices.Contains(live, p.id) {
 		live = append(live, p.id)
 		known = append(known, p.id)
 	}
@@ -366,8 +389,10 @@ func (p *Peer) topology() *wire.Topology {
 	for _, n := range v.nodes {
 		n.Slots = t.SlotsOf(n.ID)
 		n.Coordinator = n.ID == coord
+		setRole(t, &n)
 		if n.ID == p.id {
 			n.Offset = p.store.Offset()
+			p.replicaInfo(&n)
 		}
 		top.Nodes = append(top.Nodes, n)
 	}
@@ -391,19 +416,61 @@ func (p *Peer) topology() *wire.Topology {
 
 // selfInfo describes this node when membership cannot.
 func (p *Peer) selfInfo(t *slots.Table) wire.NodeInfo {
-	return wire.NodeInfo{
+	n := wire.NodeInfo{
 		ID: p.id, Addr: p.addr, HTTPAddr: p.httpAddr, Role: p.cfg.Role, State: "alive",
 		Slots: t.SlotsOf(p.id), Version: p.cfg.Version, Offset: p.store.Offset(),
 		Executors: p.cfg.Executors, Pipeline: p.cfg.Pipeline,
 	}
+	setRole(t, &n)
+	p.replicaInfo(&n)
+	return n
+}
+
+// setRole sets n's role as the table makes it: master while it owns
+// slots, replica while it follows one (whatever role it was started
+// with); a node of role auto that is neither is a master without slots
+// yet.
+func setRole(t *slots.Table, n *wire.NodeInfo) {
+	switch {
+	case n.Slots > 0 || t.SlotsOf(n.ID) > 0:
+		n.Role, n.Master = RoleMaster, ""
+	case isReplica(t, n.ID):
+		n.Role = RoleReplica
+		n.Master, _ = t.ReplicaOf(n.ID)
+	case n.Role == RoleAuto:
+		n.Role = RoleMaster
+	}
+}
+
+// isReplica reports whether t lists node as a replica of some master.
+func isReplica(t *slots.Table, node string) bool {
+	_, ok := t.ReplicaOf(node)
+	return ok
 }
 
 // route checks that this node masters key's slot. If not, it fills r
 // with MOVED (and the owner's address) or UNAVAILABLE and returns false.
-func (p *Peer) route(key string, r *reply) bool {
+func (p *Peer) route(key string, r *reply) bool { return p.routeRead(key, false, r) }
+
+// routeRead is route for a read that a replica may serve (replicaOK).
+func (p *Peer) routeRead(key string, replicaOK bool, r *reply) bool {
 	slot := int(slots.KeySlot(key))
-	owner, _ := p.cl.table.Load().Owner(slot)
+	t := p.cl.table.Load()
+	owner, _ := t.Owner(slot)
+	if replicaOK && owner != p.id && p.replicaServes(t, slot) {
+		return true
+	}
 	if owner == p.id {
+		if !p.cl.synced.Load() {
+			r.resp.Status = wire.StatusTryAgain
+			r.resp.Error = "this node is joining the cluster and does not know the slot table yet"
+			return false
+		}
+		if p.repl.following.Load() {
+			r.resp.Status = wire.StatusTryAgain
+			r.resp.Error = fmt.Sprintf("slot %d: this node is becoming its master", slot)
+			return false
+		}
 		if p.cl.gates.held(slot) {
 			// Copied to a new master that may already take writes: until
 			// the flip arrives here, this copy may be stale.

@@ -19,6 +19,11 @@ import (
 const (
 	RoleMaster  = "master"
 	RoleCompute = "compute"
+	// RoleReplica follows a master: the coordinator picks which.
+	RoleReplica = "replica"
+	// RoleAuto joins as a replica where a master has fewer than Replicas,
+	// else as a master.
+	RoleAuto = "auto"
 )
 
 // Default ports.
@@ -66,9 +71,28 @@ type Config struct {
 	// bytes, the same on every node.
 	EncryptKey string
 
-	// Role is "master" (owns slots; the default, also for "" and "auto")
-	// or "compute" (executes and caches, owns no slots).
+	// Role is "auto" (the default, also for ""): a replica where a master
+	// has fewer than Replicas, else a master; "master" (owns slots);
+	// "replica" (follows a master); or "compute" (executes and caches,
+	// owns no slots). A master replaced by a failover comes back as a
+	// replica of its successor, whatever its role.
 	Role string
+
+	// Replicas is how many replicas each master should have: joining
+	// nodes with role auto become replicas of the masters that lack them.
+	// The coordinator's value counts.
+	Replicas int
+
+	// ReplicaAckTimeout bounds how long a put with min_replicas waits for
+	// its replicas. Zero means 5s.
+	ReplicaAckTimeout time.Duration
+
+	// IsolationTimeout is how long a master that has replicas keeps taking
+	// writes once it cannot see a majority of the masters: after it, it
+	// refuses them (UNAVAILABLE), because the majority side may promote
+	// one of its replicas. It must stay below the failure detection time.
+	// Zero means 1s; negative means never refuse.
+	IsolationTimeout time.Duration
 
 	// CacheBytes bounds the cache of immutable values fetched from other
 	// nodes, in bytes. Zero means 256 MiB; negative disables the cache.
@@ -187,8 +211,14 @@ func (c *Config) withDefaults() *Config {
 	if cc.Cluster == "" {
 		cc.Cluster = "lkv"
 	}
-	if cc.Role == "" || cc.Role == "auto" {
-		cc.Role = RoleMaster
+	if cc.Role == "" {
+		cc.Role = RoleAuto
+	}
+	if cc.ReplicaAckTimeout == 0 {
+		cc.ReplicaAckTimeout = 5 * time.Second
+	}
+	if cc.IsolationTimeout == 0 {
+		cc.IsolationTimeout = time.Second
 	}
 	if cc.CacheBytes == 0 {
 		cc.CacheBytes = 256 << 20
@@ -270,8 +300,10 @@ func (c *Config) Validate() error {
 		return errors.New("config: TLSCertFile and TLSKeyFile must be set together")
 	case cc.GossipPort > 65535:
 		return fmt.Errorf("config: GossipPort %d out of range", cc.GossipPort)
-	case cc.Role != RoleMaster && cc.Role != RoleCompute:
-		return fmt.Errorf("config: Role %q: want master, compute or auto (replica comes with replication)", cc.Role)
+	case cc.Role != "" && cc.Role != RoleAuto && cc.Role != RoleMaster && cc.Role != RoleReplica && cc.Role != RoleCompute:
+		return fmt.Errorf("config: Role %q: want auto, master, replica or compute", cc.Role)
+	case cc.Replicas < 0:
+		return fmt.Errorf("config: Replicas %d: must not be negative", cc.Replicas)
 	case cc.GossipPort < 0 && len(cc.Join) > 0:
 		return errors.New("config: Join needs gossip (GossipPort is negative)")
 	case cc.Pipeline < 0:

@@ -25,17 +25,26 @@ func (p *Peer) coordinate(ctx context.Context) {
 	if len(p.cfg.Join) > 0 && !p.cl.joined.Load() {
 		return // told to join a cluster and has not yet: decide nothing
 	}
+	// Failover does not wait for a round of moves to end.
+	p.failover(ctx)
 	if !p.coordinating.CompareAndSwap(false, true) {
 		return
 	}
+	p.assignReplicas(true)
 	live := p.activeMasters()
 	if len(live) == 0 {
 		p.coordinating.Store(false)
 		return
 	}
 	t := p.cl.table.Load()
+	plan := slots.Plan(t, live)
+	if len(plan) == 0 {
+		// Replicas of role replica are placed once the masters hold
+		// their shares, so that they spread over all of them.
+		p.assignReplicas(false)
+	}
 	var assign, move []slots.Move
-	for _, m := range slots.Plan(t, live) {
+	for _, m := range plan {
 		switch {
 		case m.From == "":
 			assign = append(assign, m)
@@ -61,12 +70,13 @@ func (p *Peer) coordinate(ctx context.Context) {
 // activeMasters are the live masters that are not leaving.
 func (p *Peer) activeMasters() []string {
 	var out []string
+	t := p.cl.table.Load()
 	for _, m := range p.cl.ml.Members() {
-		if m.Meta.Role == RoleMaster && m.State == membership.StateAlive && m.Meta.Tags["leaving"] == "" {
+		if (canMaster(m.Meta.Role) || t.SlotsOf(m.ID) > 0) && m.State == membership.StateAlive && m.Meta.Tags["leaving"] == "" && !isReplica(t, m.ID) {
 			out = append(out, m.ID)
 		}
 	}
-	if p.cfg.Role == RoleMaster && !p.leaving.Load() && !slices.Contains(out, p.id) {
+	if (p.masterCapable() || t.SlotsOf(p.id) > 0) && !isReplica(t, p.id) && !p.leaving.Load() && !slices.Contains(out, p.id) {
 		out = append(out, p.id)
 	}
 	slices.Sort(out)

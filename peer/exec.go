@@ -308,7 +308,7 @@ func (p *Peer) prepare(ctx context.Context, req *wire.Request) (*prepared, error
 	for _, d := range req.Deps {
 		keys = append(keys, d.Key)
 	}
-	vals, err := p.fetch(ctx, keys)
+	vals, err := p.fetch(ctx, keys, req.ReplicaOK)
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +369,7 @@ const (
 
 // fetch gets keys for an execution, in order; a missing one is NOT_FOUND
 // naming it ("lambda" for the first, "dep" for the rest).
-func (p *Peer) fetch(ctx context.Context, keys []string) ([]fetched, error) {
+func (p *Peer) fetch(ctx context.Context, keys []string, replicaOK bool) ([]fetched, error) {
 	out := make([]fetched, len(keys))
 	var remote []int
 	err := p.store.View(func(tx *store.ReadTx) error {
@@ -377,7 +377,8 @@ func (p *Peer) fetch(ctx context.Context, keys []string) ([]fetched, error) {
 		// move must not read as a missing key.
 		t := p.cl.table.Load()
 		for i, k := range keys {
-			if owner, _ := t.Owner(int(slots.KeySlot(k))); owner != p.id {
+			slot := int(slots.KeySlot(k))
+			if owner, _ := t.Owner(slot); owner != p.id && !(replicaOK && p.replicaServes(t, slot)) {
 				remote = append(remote, i)
 				continue
 			}
@@ -593,6 +594,9 @@ func (p *Peer) storePuts(ctx context.Context, puts []lambda.Put) error {
 		gated = append(gated, slot)
 		if owner, _ := p.cl.table.Load().Owner(slot); owner != p.id || p.cl.gates.held(slot) {
 			return errorf(wire.StatusTryAgain, "slot %d moved while the lambda ran", slot)
+		}
+		if err := p.writable(); err != nil {
+			return err
 		}
 		local = append(local, store.Item{Key: pt.Key, Value: pt.Value, Perm: store.Perm(pt.Perm)})
 	}

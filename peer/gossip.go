@@ -99,6 +99,10 @@ func (p *Peer) broadcastEvict(key string) {
 func (p *Peer) clusterLoop() {
 	tick := time.NewTicker(p.cfg.RebalanceInterval)
 	defer tick.Stop()
+	// The majority check is cheap and bounds how late an isolated master
+	// stops taking writes.
+	quorum := time.NewTicker(min(p.cfg.RebalanceInterval, 200*time.Millisecond))
+	defer quorum.Stop()
 	events := p.cl.ml.Events()
 	for {
 		select {
@@ -108,6 +112,13 @@ func (p *Peer) clusterLoop() {
 				continue
 			}
 			p.membershipChanged()
+			if p.cl.el.CanAct() {
+				// A master that died is failed over without waiting for
+				// the next tick.
+				p.coordinate(p.stopCtx)
+			}
+		case <-quorum.C:
+			p.checkMajority()
 		case <-tick.C:
 			p.membershipChanged()
 			p.dropMovedSlots()
@@ -128,4 +139,14 @@ func (p *Peer) membershipChanged() {
 	p.refreshView()
 	live, known := p.masters()
 	p.cl.el.SetMembers(live, known)
+	p.checkMajority()
+}
+
+// checkMajority notes the time if this node sees a majority of the
+// masters alive (suspect ones do not count).
+func (p *Peer) checkMajority() {
+	live, known := p.masters()
+	if 2*len(live) > len(known) {
+		p.cl.majorityAt.Store(time.Now().UnixNano())
+	}
 }

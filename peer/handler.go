@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lambdakv/lambdakv/peer/wire"
 	"github.com/lambdakv/lambdakv/slots"
@@ -131,7 +132,7 @@ func (p *Peer) get(tx *store.ReadTx, req *wire.Request, r *reply) {
 		setError(r, err)
 		return
 	}
-	if !p.route(req.Key, r) {
+	if !p.routeRead(req.Key, req.ReplicaOK, r) {
 		return
 	}
 	v, perm, err := tx.Get(req.Key)
@@ -163,6 +164,10 @@ func (p *Peer) handle(ctx context.Context, req *wire.Request, record []byte, r *
 		if err := p.importSlot(ctx, req); err != nil {
 			setError(r, err)
 		}
+	case wire.OpSync:
+		if err := p.sync(ctx, req, r); err != nil {
+			setError(r, err)
+		}
 	default:
 		r.resp.Status = wire.StatusBadRequest
 		r.resp.Error = fmt.Sprintf("op %s not served here", req.Op)
@@ -178,16 +183,21 @@ func (p *Peer) put(ctx context.Context, req *wire.Request, record []byte, r *rep
 	if !p.route(req.Key, r) {
 		return
 	}
-	if req.MinReplicas > 0 {
+	slot := int(slots.KeySlot(req.Key))
+	if n := len(p.cl.table.Load().Replicas(slot)); req.MinReplicas > n {
 		r.resp.Status = wire.StatusUnavailable
-		r.resp.Error = fmt.Sprintf("min_replicas %d: this node has no replicas", req.MinReplicas)
+		r.resp.Error = fmt.Sprintf("min_replicas %d: slot %d has %d replicas", req.MinReplicas, slot, n)
 		return
 	}
-	slot := int(slots.KeySlot(req.Key))
 	if !p.enterSlot(req.Key, slot, r) {
 		return
 	}
-	defer p.cl.gates.exit(slot)
+	exited := false
+	defer func() {
+		if !exited {
+			p.cl.gates.exit(slot)
+		}
+	}()
 	var off uint64
 	var err error
 	if record != nil {
@@ -200,6 +210,14 @@ func (p *Peer) put(ctx context.Context, req *wire.Request, record []byte, r *rep
 		return
 	}
 	r.resp.Offset = off
+	if req.MinReplicas > 0 {
+		// Out of the gate first: a slot move must not wait for replicas.
+		p.cl.gates.exit(slot)
+		exited = true
+		if err := p.waitReplicas(ctx, slot, off, req.MinReplicas); err != nil {
+			setError(r, err)
+		}
+	}
 }
 
 func (p *Peer) delete(ctx context.Context, req *wire.Request, r *reply) {
@@ -244,7 +262,39 @@ func (p *Peer) enterSlot(key string, slot int, r *reply) bool {
 		p.cl.gates.exit(slot)
 		return false
 	}
+	if err := p.writable(); err != nil {
+		p.cl.gates.exit(slot)
+		setError(r, err)
+		return false
+	}
 	return true
+}
+
+// writable refuses writes on a master that has been cut off from the
+// majority of the masters for longer than IsolationTimeout while it has
+// replicas: the majority may have promoted one of them already, and a
+// write taken here would be lost.
+func (p *Peer) writable() error {
+	if p.cfg.IsolationTimeout < 0 || p.cl.ml == nil {
+		return nil
+	}
+	since := time.Duration(time.Now().UnixNano() - p.cl.majorityAt.Load())
+	if since <= p.cfg.IsolationTimeout || !p.hasReplicas() {
+		return nil
+	}
+	return errorf(wire.StatusUnavailable, "this master has not seen a majority of the masters for %s: it takes no writes, since one of its replicas may have replaced it", since.Round(100*time.Millisecond))
+}
+
+// hasReplicas reports whether the table lists replicas for any slot of
+// this node.
+func (p *Peer) hasReplicas() bool {
+	t := p.cl.table.Load()
+	for _, r := range t.Ranges() {
+		if r.Master == p.id && len(r.Replicas) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Peer) hello(req *wire.Request, r *reply) *reply {
@@ -272,15 +322,19 @@ func (p *Peer) stat(req *wire.Request, r *reply) *reply {
 		// Route inside the read snapshot: a slot dropped after a move
 		// must not read as a missing key.
 		for _, k := range req.Keys {
-			if !p.route(k, r) {
+			if !p.routeRead(k, req.ReplicaOK, r) {
 				routed = false
 				return nil
 			}
 		}
+		t := p.cl.table.Load()
 		for i, k := range req.Keys {
 			e := &entries[i]
 			e.Key, e.Slot = k, int(slots.KeySlot(k))
 			e.Owner, e.Addr = p.id, p.addr
+			if owner, _ := t.Owner(e.Slot); owner != p.id {
+				e.Owner, e.Addr = owner, p.cl.view.Load().nodes[owner].Addr
+			}
 			size, perm, err := tx.Stat(k)
 			switch {
 			case err == nil:

@@ -31,6 +31,7 @@ type metrics struct {
 	execKills    *prometheus.CounterVec
 	execDuration prometheus.Histogram
 	depBytes     *prometheus.CounterVec
+	failovers    prometheus.Counter
 }
 
 func newMetrics(p *Peer) *metrics {
@@ -71,8 +72,9 @@ func newMetrics(p *Peer) *metrics {
 	m.depBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lkv_dep_bytes_total", Help: "Dependency bytes handed to lambdas, by source (local, cache, remote).",
 	}, []string{"source"})
+	m.failovers = counter("lkv_failovers_total", "Replicas this node promoted, as coordinator, for dead masters.")
 	m.reg.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut, m.conns, m.connsTotal,
-		m.connsRefused, m.execQueue, m.execBusy, m.execKills, m.execDuration, m.depBytes)
+		m.connsRefused, m.execQueue, m.execBusy, m.execKills, m.execDuration, m.depBytes, m.failovers)
 	m.registerStoreGauges(p)
 	return m
 }

@@ -38,6 +38,8 @@ type Peer struct {
 	exec  *executor // nil when the node runs no lambdas
 	cl    cluster
 	out   movesOut // slots copied to other nodes, waiting for their flip
+	repl  replication
+	fo    failoverState
 
 	coordinating atomic.Bool // a coordinator round is running
 	leaving      atomic.Bool // Leave was called: hand the slots away
@@ -90,6 +92,7 @@ func New(cfg *Config) (*Peer, error) {
 		cancel:     cancel,
 		shutdownCh: make(chan struct{}),
 	}
+	p.repl.init()
 	p.metrics = newMetrics(p)
 	return p, nil
 }
@@ -236,6 +239,19 @@ func (p *Peer) GossipAddr() string {
 		return ""
 	}
 	return p.cl.ml.LocalAddr()
+}
+
+// DataDir returns the node's data directory.
+func (p *Peer) DataDir() string { return p.cfg.DataDir }
+
+// Stopped reports whether Shutdown has begun.
+func (p *Peer) Stopped() bool {
+	select {
+	case <-p.shutdownCh:
+		return true
+	default:
+		return false
+	}
 }
 
 // ShutdownCh is closed when Shutdown begins.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -28,6 +29,12 @@ type nodeJSON struct {
 	Version     string `json:"version"`
 	Offset      uint64 `json:"offset"`
 	Executors   int    `json:"executors"`
+	// For a replica, as it reports itself: offsets behind its master,
+	// milliseconds since it last had every write (-1: never yet), and its
+	// link to the master (connecting, snapshot, streaming).
+	Lag       uint64 `json:"lag"`
+	LagMillis int64  `json:"lag_ms"`
+	Link      string `json:"link,omitempty"`
 }
 
 // slotJSON is one element of lkv cluster slots --json (DESIGN §9).
@@ -98,23 +105,62 @@ func (a *app) topologyCommand(name, short string, print func(c *client.Client, s
 func (a *app) printNodes(c *client.Client, _ []string, asJSON bool) error {
 	top := c.Topology()
 	out := make([]nodeJSON, len(top.Nodes))
+	var wg sync.WaitGroup
 	for i, n := range top.Nodes {
 		out[i] = nodeJSON{
 			ID: n.ID, Addr: n.Addr, GossipAddr: n.GossipAddr, HTTPAddr: n.HTTPAddr,
 			Role: n.Role, State: n.State, Master: n.Master, Slots: n.Slots,
 			Coordinator: n.Coordinator, Version: n.Version, Offset: n.Offset, Executors: n.Executors,
+			Lag: n.Lag, LagMillis: n.LagMillis, Link: n.Link,
+		}
+		if n.State == "alive" && n.Addr != "" {
+			// Each node knows its own offset and, as a replica, its lag.
+			wg.Go(func() { selfReport(c, n.ID, n.Addr, &out[i]) })
 		}
 	}
+	wg.Wait()
 	if asJSON {
 		return writeJSON(a.stdout, out)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDR\tGOSSIP\tHTTP\tROLE\tSTATE\tMASTER\tSLOTS\tCOORDINATOR")
+	fmt.Fprintln(tw, "ID\tADDR\tGOSSIP\tHTTP\tROLE\tSTATE\tMASTER\tSLOTS\tCOORDINATOR\tOFFSET\tLAG")
 	for _, n := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", n.ID, n.Addr, dash(n.GossipAddr), dash(n.HTTPAddr),
-			n.Role, n.State, dash(n.Master), n.Slots, yesNo(n.Coordinator))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", n.ID, n.Addr, dash(n.GossipAddr), dash(n.HTTPAddr),
+			n.Role, n.State, dash(n.Master), n.Slots, yesNo(n.Coordinator), n.Offset, lagText(n))
 	}
 	return tw.Flush()
+}
+
+// selfReport fills n with what the node at addr says of itself.
+func selfReport(c *client.Client, id, addr string, n *nodeJSON) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := c.Do(ctx, &wire.Request{Op: wire.OpTopology}, addr)
+	if err != nil || resp.Topology == nil {
+		return
+	}
+	for _, s := range resp.Topology.Nodes {
+		if s.ID == id {
+			n.Role, n.Offset = s.Role, s.Offset
+			if s.Role == "replica" {
+				n.Master, n.Lag, n.LagMillis, n.Link = s.Master, s.Lag, s.LagMillis, s.Link
+			}
+		}
+	}
+}
+
+// lagText describes a replica's lag for the table.
+func lagText(n nodeJSON) string {
+	if n.Role != "replica" {
+		return "-"
+	}
+	switch {
+	case n.Link != "streaming":
+		return n.Link
+	case n.LagMillis < 0:
+		return fmt.Sprintf("%d (never caught up)", n.Lag)
+	}
+	return fmt.Sprintf("%d (%.1fs)", n.Lag, float64(n.LagMillis)/1000)
 }
 
 func (a *app) printSlots(c *client.Client, _ []string, asJSON bool) error {

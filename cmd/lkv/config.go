@@ -30,33 +30,37 @@ const (
 // (DESIGN §8): defaults, then the HCL file, then flags given on the command
 // line, then LKV_* environment variables. It is a plain value.
 type agentConfig struct {
-	Dev          bool
-	NodeID       string
-	DataDir      string
-	Bind         string
-	Advertise    string
-	Port         int
-	GossipPort   int
-	HTTPPort     int // negative disables HTTP
-	Join         []string
-	Cluster      string
-	Encrypt      string // base64 of a 16, 24 or 32 byte key
-	Token        string
-	Role         string
-	Replicas     int
-	Executors    int // executorsAuto: number of CPUs; zero or negative: none (the node only stores)
-	Pipeline     int // zero: 2 × executors
-	CacheBytes   int64
-	TLSCert      string
-	TLSCA        string
-	TLSKey       string
-	Sync         string // "" means always, or none with Dev
-	MaxValueSize int64  // zero: 256 MiB
-	LogLevel     string
-	LogJSON      bool
-	JailDir      string
-	Limits       jail.Limits // zero fields: the jail's defaults
-	MaxLimits    jail.Limits // zero fields: the effective default
+	Dev        bool
+	NodeID     string
+	DataDir    string
+	Bind       string
+	Advertise  string
+	Port       int
+	GossipPort int
+	HTTPPort   int // negative disables HTTP
+	Join       []string
+	Cluster    string
+	Encrypt    string // base64 of a 16, 24 or 32 byte key
+	Token      string
+	Role       string
+	Replicas   int
+	// IsolationTimeout and ReplicaAckTimeout: zero means the node's
+	// defaults.
+	IsolationTimeout  time.Duration
+	ReplicaAckTimeout time.Duration
+	Executors         int // executorsAuto: number of CPUs; zero or negative: none (the node only stores)
+	Pipeline          int // zero: 2 × executors
+	CacheBytes        int64
+	TLSCert           string
+	TLSCA             string
+	TLSKey            string
+	Sync              string // "" means always, or none with Dev
+	MaxValueSize      int64  // zero: 256 MiB
+	LogLevel          string
+	LogJSON           bool
+	JailDir           string
+	Limits            jail.Limits // zero fields: the jail's defaults
+	MaxLimits         jail.Limits // zero fields: the effective default
 
 	// For the lab (lkv lab up): a one-way delay and a rate limit in bytes/s
 	// (zero: none) on each direction of connections to the client port.
@@ -247,7 +251,7 @@ func (c *agentConfig) peerConfig(logger hclog.Logger) (pc *peer.Config, notes []
 }
 
 // clusterNotes passes the cluster options on to pc and lists those this
-// build accepts without effect: replicas arrive with replication.
+// build accepts without effect (none at present).
 func (c *agentConfig) clusterNotes(pc *peer.Config) []string {
 	pc.Cluster = c.Cluster
 	pc.GossipPort = c.GossipPort
@@ -258,11 +262,10 @@ func (c *agentConfig) clusterNotes(pc *peer.Config) []string {
 	if c.CacheBytes == 0 {
 		pc.CacheBytes = -1 // cache_bytes = 0 turns the cache off
 	}
-	var notes []string
-	if c.Replicas != defaultAgentConfig().Replicas {
-		notes = append(notes, "replicas "+strconv.Itoa(c.Replicas))
-	}
-	return notes
+	pc.Replicas = c.Replicas
+	pc.IsolationTimeout = c.IsolationTimeout
+	pc.ReplicaAckTimeout = c.ReplicaAckTimeout
+	return nil
 }
 
 // newLogger builds the root logger from the log options.

@@ -32,6 +32,8 @@ type fileConfig struct {
 	Token        *string     `hcl:"token,optional"`
 	Role         *string     `hcl:"role,optional"`
 	Replicas     *string     `hcl:"replicas,optional"`
+	Isolation    *string     `hcl:"isolation_timeout,optional"`
+	ReplicaAck   *string     `hcl:"replica_ack_timeout,optional"`
 	Executors    *string     `hcl:"executors,optional"`
 	Pipeline     *string     `hcl:"pipeline,optional"`
 	CacheBytes   *string     `hcl:"cache_bytes,optional"`

@@ -29,6 +29,8 @@ type globalFlags struct {
 	timeout time.Duration
 	tls     bool
 	ca      string
+	// replicaOK lets a replica answer (lkv get --replica-ok).
+	replicaOK bool
 
 	lookupEnv func(string) (string, bool) // os.LookupEnv; tests replace it
 }
@@ -61,7 +63,7 @@ func (g *globalFlags) value(flag, env string) string {
 
 // clientConfig builds the client configuration from the global flags.
 func (g *globalFlags) clientConfig() (client.Config, error) {
-	cfg := client.Config{Name: "lkv-cli", Token: g.value("token", "LKV_TOKEN")}
+	cfg := client.Config{Name: "lkv-cli", Token: g.value("token", "LKV_TOKEN"), ReadFromReplicas: g.replicaOK}
 	for _, s := range strings.Split(g.value("addr", "LKV_ADDR"), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			cfg.Seeds = append(cfg.Seeds, s)

@@ -84,11 +84,13 @@ func (a *app) readValue(src string) ([]byte, error) {
 
 func (a *app) getCommand() *cobra.Command {
 	var out string
+	var replicaOK bool
 	cmd := &cobra.Command{
-		Use:   "get KEY [-o FILE]",
+		Use:   "get KEY [-o FILE] [--replica-ok]",
 		Short: "Print a value (raw bytes) or write it to a file",
 		Args:  exactArgs(1, "one KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			a.global.replicaOK = replicaOK
 			ctx, c, done, err := a.dial(cmd, a.global.timeout)
 			if err != nil {
 				return err
@@ -111,6 +113,7 @@ func (a *app) getCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the value to `FILE` instead of stdout")
+	cmd.Flags().BoolVar(&replicaOK, "replica-ok", false, "a replica of the key's slot may answer (it may lag behind the master)")
 	return cmd
 }
 
