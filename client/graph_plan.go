@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -252,4 +253,50 @@ func (p *graphPlan) findCycle() []string {
 		ids[k] = p.g.Thunks[i].ID
 	}
 	return ids
+}
+
+// checkInputs checks that the keys the graph reads and no thunk writes
+// exist, and that those run as lambdas are executable.
+func checkInputs(ctx context.Context, c *Client, p *graphPlan) error {
+	if len(p.inputs) == 0 {
+		return nil
+	}
+	infos, err := c.Stat(ctx, p.inputs...)
+	if err != nil {
+		return fmt.Errorf("stat the graph's inputs: %w", err)
+	}
+	var missing, notExec []string
+	for _, in := range infos {
+		switch {
+		case !in.Found:
+			missing = append(missing, in.Key)
+		case Perm(in.Perm)&PermX == 0:
+			if _, ok := slices.BinarySearch(p.lambdas, in.Key); ok {
+				notExec = append(notExec, in.Key)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %d keys that no thunk writes are not in the store: %s", ErrMissingInputs, len(missing), quoteList(missing, 10))
+	}
+	if len(notExec) > 0 {
+		return fmt.Errorf("lambdas without the execute permission: %s: %w", quoteList(notExec, 10), ErrNotExecutable)
+	}
+	return nil
+}
+
+// quoteList quotes up to n keys and counts the rest.
+func quoteList(keys []string, n int) string {
+	var b strings.Builder
+	for i, k := range keys {
+		if i == n {
+			fmt.Fprintf(&b, " and %d more", len(keys)-n)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", k)
+	}
+	return b.String()
 }

@@ -1,7 +1,11 @@
 package client
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -131,4 +135,42 @@ func tailOf(b []byte, n int) string {
 	}
 	s := strings.TrimSpace(strings.ToValidUTF8(string(b), ""))
 	return strings.NewReplacer("\r", "", "\n", "; ").Replace(s)
+}
+
+// leftNoOutput matches the node's answer to a raw-mode lambda that exited
+// without leaving a declared output (peer/exec.go).
+var leftNoOutput = regexp.MustCompile(`the lambda did not leave it \(exit status (-?\d+)(?:; stderr: ("(?:[^"\\]|\\.)*"))?\)`)
+
+// exitStatusOf recognises a raw-mode lambda that ran and exited non-zero
+// without writing its outputs, which the node answers as EXEC_FAILED: it
+// is the lambda's failure, not the node's, and fails the run like a
+// non-zero return code.
+func exitStatusOf(err error) (code int, stderr string, ok bool) {
+	var se *StatusError
+	if !errors.As(err, &se) || !errors.Is(err, ErrExecFailed) {
+		return 0, "", false
+	}
+	m := leftNoOutput.FindStringSubmatch(se.Message)
+	if m == nil {
+		return 0, "", false
+	}
+	code, err = strconv.Atoi(m[1])
+	if err != nil || code == 0 {
+		return 0, "", false
+	}
+	if m[2] != "" {
+		stderr, _ = strconv.Unquote(m[2])
+	}
+	return code, stderr, true
+}
+
+// retryable reports whether another attempt may cure err. The rest are
+// about the graph or the data and would fail again.
+func retryable(err error) bool {
+	for _, e := range []error{ErrNotFound, ErrNotExecutable, ErrBadRequest, ErrReadOnly, ErrUnauthorized, ErrTooLarge, ErrClosed, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
 }

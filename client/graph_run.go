@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,52 +89,6 @@ func RunGraph(ctx context.Context, c *Client, g *Graph, opts GraphOptions) (*Gra
 	}
 	err = r.loop(ctx)
 	return r.report(), err
-}
-
-// checkInputs checks that the keys the graph reads and no thunk writes
-// exist, and that those run as lambdas are executable.
-func checkInputs(ctx context.Context, c *Client, p *graphPlan) error {
-	if len(p.inputs) == 0 {
-		return nil
-	}
-	infos, err := c.Stat(ctx, p.inputs...)
-	if err != nil {
-		return fmt.Errorf("stat the graph's inputs: %w", err)
-	}
-	var missing, notExec []string
-	for _, in := range infos {
-		switch {
-		case !in.Found:
-			missing = append(missing, in.Key)
-		case Perm(in.Perm)&PermX == 0:
-			if _, ok := slices.BinarySearch(p.lambdas, in.Key); ok {
-				notExec = append(notExec, in.Key)
-			}
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%w: %d keys that no thunk writes are not in the store: %s", ErrMissingInputs, len(missing), quoteList(missing, 10))
-	}
-	if len(notExec) > 0 {
-		return fmt.Errorf("lambdas without the execute permission: %s: %w", quoteList(notExec, 10), ErrNotExecutable)
-	}
-	return nil
-}
-
-// quoteList quotes up to n keys and counts the rest.
-func quoteList(keys []string, n int) string {
-	var b strings.Builder
-	for i, k := range keys {
-		if i == n {
-			fmt.Fprintf(&b, " and %d more", len(keys)-n)
-			break
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%q", k)
-	}
-	return b.String()
 }
 
 // graphRun is one run of a graph. Its fields belong to the goroutine in
@@ -480,44 +432,6 @@ func (r *graphRun) rest(node string, err error) {
 	case errors.Is(err, ErrBusy):
 		r.resting[node] = time.Now().Add(restAfterBusy)
 	}
-}
-
-// leftNoOutput matches the node's answer to a raw-mode lambda that exited
-// without leaving a declared output (peer/exec.go).
-var leftNoOutput = regexp.MustCompile(`the lambda did not leave it \(exit status (-?\d+)(?:; stderr: ("(?:[^"\\]|\\.)*"))?\)`)
-
-// exitStatusOf recognises a raw-mode lambda that ran and exited non-zero
-// without writing its outputs, which the node answers as EXEC_FAILED: it
-// is the lambda's failure, not the node's, and fails the run like a
-// non-zero return code.
-func exitStatusOf(err error) (code int, stderr string, ok bool) {
-	var se *StatusError
-	if !errors.As(err, &se) || !errors.Is(err, ErrExecFailed) {
-		return 0, "", false
-	}
-	m := leftNoOutput.FindStringSubmatch(se.Message)
-	if m == nil {
-		return 0, "", false
-	}
-	code, err = strconv.Atoi(m[1])
-	if err != nil || code == 0 {
-		return 0, "", false
-	}
-	if m[2] != "" {
-		stderr, _ = strconv.Unquote(m[2])
-	}
-	return code, stderr, true
-}
-
-// retryable reports whether another attempt may cure err. The rest are
-// about the graph or the data and would fail again.
-func retryable(err error) bool {
-	for _, e := range []error{ErrNotFound, ErrNotExecutable, ErrBadRequest, ErrReadOnly, ErrUnauthorized, ErrTooLarge, ErrClosed, context.Canceled, context.DeadlineExceeded} {
-		if errors.Is(err, e) {
-			return false
-		}
-	}
-	return true
 }
 
 func (r *graphRun) progress() {
