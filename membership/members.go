@@ -1,6 +1,8 @@
 package membership
 
 import (
+	"github.com/hashicorp/memberlist"
+
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -132,4 +134,22 @@ func (m *Membership) pruneGoneLocked(now time.Time) {
 func (m *Membership) forgetLocked(id string) {
 	delete(m.members, id)
 	delete(m.seen, id)
+}
+
+// Suspects returns the ids of the members the failure detector suspects
+// now: they missed their probes and are declared dead soon unless they
+// refute it. A node cut off from the others suspects them seconds before
+// it declares them dead.
+func (m *Membership) Suspects() []string {
+	ml, err := m.running()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range ml.Members() {
+		if n.State == memberlist.StateSuspect {
+			out = append(out, n.Name)
+		}
+	}
+	return out
 }

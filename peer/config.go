@@ -91,7 +91,7 @@ type Config struct {
 	// writes once it cannot see a majority of the masters: after it, it
 	// refuses them (UNAVAILABLE), because the majority side may promote
 	// one of its replicas. It must stay below the failure detection time.
-	// Zero means 1s; negative means never refuse.
+	// Zero means 500ms; negative means never refuse.
 	IsolationTimeout time.Duration
 
 	// CacheBytes bounds the cache of immutable values fetched from other
@@ -218,7 +218,7 @@ func (c *Config) withDefaults() *Config {
 		cc.ReplicaAckTimeout = 5 * time.Second
 	}
 	if cc.IsolationTimeout == 0 {
-		cc.IsolationTimeout = time.Second
+		cc.IsolationTimeout = 500 * time.Millisecond
 	}
 	if cc.CacheBytes == 0 {
 		cc.CacheBytes = 256 << 20

@@ -11,11 +11,12 @@ import (
 	"github.com/lambdakv/lambdakv/slots"
 )
 
-// failoverGrace is how much longer than IsolationTimeout the coordinator
-// waits after a master is declared dead before it promotes a replica: by
-// then a master that is only cut off (not dead) has stopped taking writes,
-// since both sides notice the cut at about the same time.
-const failoverGrace = 500 * time.Millisecond
+// failoverGrace is how long the coordinator waits after a master is
+// declared dead before it promotes a replica. A master that is only cut
+// off suspects the majority within about two probe intervals and stops
+// taking writes IsolationTimeout later: well before the majority can
+// declare it dead (the suspicion timeout), and this grace adds a margin.
+const failoverGrace = 250 * time.Millisecond
 
 // failoverState is the coordinator's memory of dead masters.
 type failoverState struct {
@@ -52,7 +53,7 @@ func (p *Peer) failover(ctx context.Context) {
 			fs.deadSince[m] = time.Now()
 			continue
 		}
-		if time.Since(since) >= max(p.cfg.IsolationTimeout, 0)+failoverGrace {
+		if time.Since(since) >= failoverGrace {
 			due = append(due, m)
 		}
 	}

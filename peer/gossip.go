@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"slices"
 	"time"
 
 	"github.com/lambdakv/lambdakv/election"
@@ -143,10 +144,18 @@ func (p *Peer) membershipChanged() {
 }
 
 // checkMajority notes the time if this node sees a majority of the
-// masters alive (suspect ones do not count).
+// masters alive. Suspected ones do not count: a node cut off from the
+// others suspects them well before it declares them dead.
 func (p *Peer) checkMajority() {
 	live, known := p.masters()
-	if 2*len(live) > len(known) {
+	suspects := p.cl.ml.Suspects()
+	n := 0
+	for _, id := range live {
+		if !slices.Contains(suspects, id) {
+			n++
+		}
+	}
+	if 2*n > len(known) {
 		p.cl.majorityAt.Store(time.Now().UnixNano())
 	}
 }
