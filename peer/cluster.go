@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/lambdakv/lambdakv/client"
 	"github.com/lambdakv/lambdakv/election"
 	"github.com/lambdakv/lambdakv/membership"
@@ -36,8 +38,9 @@ type cluster struct {
 
 	gates   slotGates
 	cache   *store.Cache
-	moving  atomic.Int64 // slot ranges this node is copying away
-	pending atomic.Int64 // as coordinator: slots still to move in this round
+	fetches singleflight.Group // remote fetches under way, by key
+	moving  atomic.Int64       // slot ranges this node is copying away
+	pending atomic.Int64       // as coordinator: slots still to move in this round
 	// joined is set once this node has seen another member. A node told
 	// to join a cluster assigns no slots before: alone, it would claim
 	// every slot and, once joined, win ties over slots it has no data for.

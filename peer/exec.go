@@ -427,6 +427,27 @@ func (p *Peer) fetchRemote(ctx context.Context, key string) (fetched, error) {
 		p.metrics.depBytes.WithLabelValues("cache").Add(float64(len(v)))
 		return fetched{value: v, perm: perm, id: id, source: fromCache}, nil
 	}
+	// Executions that need the same value at the same time share one
+	// fetch (a toolchain that every thunk of a build reads). The shared
+	// fetch must not end with the first caller's request.
+	ch := p.cl.fetches.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(p.stopCtx, 2*time.Minute)
+		defer cancel()
+		return p.fetchOne(fctx, key)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return fetched{}, r.Err
+		}
+		return r.Val.(fetched), nil
+	case <-ctx.Done():
+		return fetched{}, ctx.Err()
+	}
+}
+
+// fetchOne fetches key from its master, caching it if it is immutable.
+func (p *Peer) fetchOne(ctx context.Context, key string) (fetched, error) {
 	// An eviction that arrives while this fetch is under way may be about
 	// the value it brings: then it is used once but not cached.
 	since := p.cl.cache.Removals()
