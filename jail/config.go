@@ -124,7 +124,10 @@ type Config struct {
 	// default a run is confined to one CPU, the one its supervisor thread
 	// is pinned to (runs go to the least busy CPU): every ptrace stop is
 	// then much cheaper, which matters most for Go lambdas, whose runtime
-	// makes several stops as it starts its threads.
+	// makes several stops as it starts its threads. A run that asks for
+	// more CPU time than Defaults.CPU is spread all the same: it is a long
+	// computation (a compiler), whose threads gain more from the other
+	// CPUs than its few stops lose.
 	SpreadCPUs bool
 
 	// Logger receives the jail's logs. If nil, hclog.New named "jail".

@@ -117,6 +117,11 @@ func (r *run) trace() {
 		return
 	}
 	close(r.started)
+	if r.j.workers.spreads(r.lim) {
+		// The launcher waits for its configuration, on one thread: the
+		// lambda and all its threads inherit this. Best effort.
+		_ = unix.SchedSetaffinity(pid, &r.j.workers.all)
+	}
 	t := &tracer{r: r, pid: pid, tasks: map[int]bool{pid: true}}
 	t.attach()
 	t.loop()

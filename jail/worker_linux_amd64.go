@@ -47,8 +47,9 @@ type worker struct {
 // CPU.
 type workerPool struct {
 	j       *Jail
-	cpus    []int // CPUs to pin to; [-1] when not pinning
-	maxIdle int   // idle workers kept for reuse
+	cpus    []int       // CPUs to pin to; [-1] when not pinning
+	all     unix.CPUSet // every CPU the node may use, for runs spread out
+	maxIdle int         // idle workers kept for reuse
 
 	mu   sync.Mutex // guards idle and busy
 	idle []*worker
@@ -66,7 +67,13 @@ func newWorkerPool(j *Jail, spread bool) *workerPool {
 			}
 		}
 	}
-	return &workerPool{j: j, cpus: cpus, busy: make([]int, len(cpus)), maxIdle: 2*runtime.NumCPU() + 2}
+	return &workerPool{j: j, cpus: cpus, all: set, busy: make([]int, len(cpus)), maxIdle: 2*runtime.NumCPU() + 2}
+}
+
+// spreads says whether a run with these limits may use every CPU although
+// workers are pinned: one that asks for more CPU time than the default.
+func (p *workerPool) spreads(lim Limits) bool {
+	return p.cpus[0] >= 0 && lim.CPU > p.j.cfg.Defaults.CPU
 }
 
 // get returns an idle worker on the least busy CPU, or starts one there.
