@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// lab drives lkv lab up and down for one configuration at a time, in its
+// own directory, name and subnet so that it never touches another lab on
+// the machine.
+type lab struct {
+	lkv       string // the built binary
+	dir       string
+	name      string
+	subnet    string
+	rtt       string
+	bandwidth string
+	executors int
+	netns     string
+	config    string   // agent HCL file: sandbox maxima for the Go toolchain
+	agent     []string // more agent flags
+}
+
+// upArgs are the lkv lab up arguments for s.
+func (l *lab) upArgs(s spec) []string {
+	args := []string{"lab", "up", "--dir", l.dir, "--name", l.name, "--subnet", l.subnet,
+		"--netns", l.netns, "--layout", s.Layout, "--nodes", strconv.Itoa(s.Nodes),
+		"--executors", strconv.Itoa(l.executors)}
+	if s.Layout == layoutDisaggregated {
+		args = append(args, "--compute", strconv.Itoa(s.Nodes))
+	}
+	if l.rtt != "" && l.rtt != "0" {
+		args = append(args, "--rtt", l.rtt)
+	}
+	if l.bandwidth != "" {
+		args = append(args, "--bandwidth", l.bandwidth)
+	}
+	if s.CacheBytes >= 0 {
+		args = append(args, "--cache-bytes", strconv.FormatInt(s.CacheBytes, 10))
+	}
+	args = append(args, "--", "--config", l.config)
+	return append(args, l.agent...)
+}
+
+// up starts the lab for s and returns the client addresses.
+func (l *lab) up(ctx context.Context, s spec) ([]string, error) {
+	out, err := l.lkvOutput(ctx, l.upArgs(s)...)
+	if err != nil {
+		return nil, err
+	}
+	addrs := parseAddrLine(out)
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("lkv lab up printed no addr: line:\n%s", out)
+	}
+	return addrs, nil
+}
+
+// parseAddrLine reads the "addr: a,b,c" line lkv lab up prints.
+func parseAddrLine(out []byte) []string {
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "addr: "); ok {
+			return strings.Split(strings.TrimSpace(rest), ",")
+		}
+	}
+	return nil
+}
+
+// down removes the lab. It runs on its own context: it must work after
+// the experiment's was cancelled.
+func (l *lab) down() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := l.lkvOutput(ctx, "lab", "down", "--dir", l.dir, "--name", l.name)
+	return err
+}
+
+// lkvOutput runs the lkv binary and returns its stdout; its stderr goes
+// into the error.
+func (l *lab) lkvOutput(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, l.lkv, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("lkv %s: %w\n%s", strings.Join(args[:2], " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+// agentConfig is the HCL every agent gets: the Go toolchain needs more
+// than a lambda's default limits (docs/gobuild.md, "Node limits").
+const agentConfig = `max_limits {
+  wall       = "5m"
+  cpu        = "2m"
+  memory     = "2GiB"
+  file_size  = "1GiB"
+  open_files = 1024
+}
+`
+
+func writeAgentConfig(dir string) (string, error) {
+	path := filepath.Join(dir, "agent.hcl")
+	return path, os.WriteFile(path, []byte(agentConfig), 0o644)
+}
