@@ -123,6 +123,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		known:   newKnowledge(),
 		stop:    make(chan struct{}),
 	}
+	c.known.replicas = c.cfg.ReadFromReplicas
 	if err := c.Refresh(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -411,14 +412,12 @@ func newRouteTable(top *wire.Topology) *routeTable {
 // no live copy.
 func (c *Client) readAddrFor(key string) string {
 	rt := c.routes.Load()
-	slot := int(slots.KeySlot(key))
-	ranges := rt.top.Slots
-	i := sort.Search(len(ranges), func(i int) bool { return ranges[i].End >= slot })
-	if i == len(ranges) || ranges[i].Start > slot {
+	r, ok := rt.rangeOf(key)
+	if !ok {
 		return c.addrFor(key)
 	}
 	var cands []string
-	for _, id := range append([]string{ranges[i].Master}, ranges[i].Replicas...) {
+	for _, id := range append([]string{r.Master}, r.Replicas...) {
 		if a, ok := rt.byID[id]; ok && a != "" && slices.Contains(rt.alive, a) {
 			cands = append(cands, a)
 		}
@@ -427,6 +426,23 @@ func (c *Client) readAddrFor(key string) string {
 		return c.addrFor(key)
 	}
 	return cands[int(c.readTurn.Add(1))%len(cands)]
+}
+
+// rangeOf returns the slot range that holds key's slot.
+func (rt *routeTable) rangeOf(key string) (wire.SlotRange, bool) {
+	slot := int(slots.KeySlot(key))
+	ranges := rt.top.Slots
+	i := sort.Search(len(ranges), func(i int) bool { return ranges[i].End >= slot })
+	if i == len(ranges) || ranges[i].Start > slot {
+		return wire.SlotRange{}, false
+	}
+	return ranges[i], true
+}
+
+// replicaIDs returns the ids of the replicas of key's slot.
+func (rt *routeTable) replicaIDs(key string) []string {
+	r, _ := rt.rangeOf(key)
+	return r.Replicas
 }
 
 // ownerID returns the id of the master of key's slot, or "".

@@ -140,6 +140,9 @@ type knowledge struct {
 	sizes    map[string]int64                // guarded by mu
 	fetched  map[string]map[string]time.Time // key → node id → when; guarded by mu
 	inflight map[string]int                  // node address → executions; guarded by mu
+	// replicas counts the replicas of a dep's slot as holding it: the
+	// client lets replicas answer (Config.ReadFromReplicas). Set once.
+	replicas bool
 }
 
 // knowledgeLimit bounds the keys remembered; past it, an arbitrary half is
@@ -210,6 +213,13 @@ func (k *knowledge) context(rt *routeTable, keyOwner func(string) string, deps [
 		}
 		if o := keyOwner(d.Key); o != "" {
 			info.Holders = append(info.Holders, o)
+		}
+		if k.replicas {
+			for _, id := range rt.replicaIDs(d.Key) {
+				if !slices.Contains(info.Holders, id) {
+					info.Holders = append(info.Holders, id)
+				}
+			}
 		}
 		for node, t := range k.fetched[d.Key] {
 			if now.Sub(t) < fetchedTTL && !slices.Contains(info.Holders, node) {

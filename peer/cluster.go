@@ -396,6 +396,8 @@ func (p *Peer) topology() *wire.Topology {
 		if n.ID == p.id {
 			n.Offset = p.store.Offset()
 			p.replicaInfo(&n)
+		} else if n.Master == p.id {
+			p.replicaLag(&n)
 		}
 		top.Nodes = append(top.Nodes, n)
 	}

@@ -378,11 +378,17 @@ func (p *Peer) fetch(ctx context.Context, keys []string, replicaOK bool) ([]fetc
 		t := p.cl.table.Load()
 		for i, k := range keys {
 			slot := int(slots.KeySlot(k))
-			if owner, _ := t.Owner(slot); owner != p.id && !(replicaOK && p.replicaServes(t, slot)) {
+			owner, _ := t.Owner(slot)
+			if owner != p.id && !(replicaOK && p.replicaServes(t, slot)) {
 				remote = append(remote, i)
 				continue
 			}
 			v, perm, off, err := tx.Info(k)
+			if errors.Is(err, store.ErrNotFound) && owner != p.id {
+				// A replica that has not applied the key yet: ask its master.
+				remote = append(remote, i)
+				continue
+			}
 			if err != nil {
 				return fetchError(i, k, err)
 			}

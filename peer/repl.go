@@ -41,7 +41,8 @@ const (
 // as a replica (the master it follows and how far behind it is).
 type replication struct {
 	mu    sync.Mutex
-	acks  map[string]uint64 // guarded by mu: replica id -> offset it applied
+	acks  map[string]uint64    // guarded by mu: replica id -> offset it applied
+	fresh map[string]time.Time // guarded by mu: replica id -> when it last had every write
 	acked chan struct{}     // guarded by mu: closed and replaced on each ack
 
 	// Replica side, guarded by mu.
@@ -58,6 +59,7 @@ type replication struct {
 
 func (rp *replication) init() {
 	rp.acks = make(map[string]uint64)
+	rp.fresh = make(map[string]time.Time)
 	rp.acked = make(chan struct{})
 	rp.kick = make(chan struct{}, 1)
 }
@@ -157,6 +159,9 @@ func (p *Peer) noteAck(replica string, off uint64) {
 	rp := &p.repl
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
+	if off >= p.store.Offset() {
+		rp.fresh[replica] = time.Now()
+	}
 	if off <= rp.acks[replica] {
 		return
 	}
@@ -408,6 +413,27 @@ func (p *Peer) replicaInfo(n *wire.NodeInfo) {
 		n.LagMillis = -1
 	case n.Lag > 0 || rp.link != linkStreaming:
 		n.LagMillis = time.Since(rp.caughtUp).Milliseconds()
+	}
+}
+
+// replicaLag fills in, on a master, how far behind it replica n is, from
+// its acknowledgements: the master's view, which sees the writes taken
+// since the replica's last request.
+func (p *Peer) replicaLag(n *wire.NodeInfo) {
+	rp := &p.repl
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	ack, ok := rp.acks[n.ID]
+	if !ok {
+		return
+	}
+	if cur := p.store.Offset(); cur > ack {
+		n.Lag = cur - ack
+		if t, ok := rp.fresh[n.ID]; ok {
+			n.LagMillis = time.Since(t).Milliseconds()
+		}
+	} else {
+		n.Lag, n.LagMillis = 0, 0
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lambdakv/lambdakv/client"
+	"github.com/lambdakv/lambdakv/jail"
 	"github.com/lambdakv/lambdakv/peer"
 	"github.com/lambdakv/lambdakv/peer/wire"
 	"github.com/lambdakv/lambdakv/slots"
@@ -494,4 +495,34 @@ func TestRepl_isolatedMasterRefusesWrites(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A lambda may run on a replica: with replica_ok it reads the slot's data
+// from the replica's own copy.
+func TestRepl_execOnReplicaReadsItsCopy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lambdas on a replica")
+	}
+	c := replCluster(t, 1, 1, func(i int, cfg *peer.Config) {
+		cfg.Executors = 2
+		cfg.Jail = jail.DefaultConfig()
+		cfg.Jail.StateDir = t.TempDir()
+	})
+	master, replica := c.nodes[0], c.nodes[1]
+	cl := dial(t, master, func(cfg *client.Config) { cfg.ReadFromReplicas = true })
+	ctx := ctxT(t)
+	upload(t, cl, "wc", buildGo(t, "cmd/lambdas/wordcount"))
+	if err := cl.Put(ctx, "book", []byte("the cat saw the dog"), client.WithPerm(client.PermR), client.WithMinReplicas(1)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Exec(ctx, "wc", client.ExecOptions{Node: replica.Addr(), Deps: []client.Dep{{Key: "book", AsFile: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "cat 1\ndog 1\nsaw 1\nthe 2\n"; string(res.Output) != want || res.Node != replica.ID() {
+		t.Fatalf("on %s: %q; want %q on %s", res.Node, res.Output, want, replica.ID())
+	}
+	if s := res.Stats; s == nil || s.BytesRemote != 0 || s.BytesLocal == 0 {
+		t.Fatalf("stats %+v: want every byte read locally on the replica", s)
+	}
 }

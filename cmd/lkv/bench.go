@@ -36,6 +36,8 @@ type benchFlags struct {
 	keyspace  int
 	asJSON    bool
 	lambda    string
+	// minReplicas makes each put wait for that many replicas.
+	minReplicas int
 }
 
 // benchResult is one op's figures; its JSON is one line of --json.
@@ -98,6 +100,7 @@ pipeline, value_size, keyspace, seconds).`,
 	fs.IntVarP(&f.requests, "requests", "n", benchRequests, "requests in all, per op (exec: 10000)")
 	fs.IntVarP(&f.keyspace, "keyspace", "r", 100000, "number of distinct random keys")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per op")
+	fs.IntVar(&f.minReplicas, "min-replicas", 0, "put: wait until this many replicas applied each write")
 	fs.StringVar(&f.lambda, "lambda", "", "key of the lambda exec runs (default: a trivial one it uploads)")
 	return cmd
 }
@@ -114,6 +117,8 @@ func (f *benchFlags) validate() error {
 		return fmt.Errorf("--requests %d: want at least 1", f.requests)
 	case f.keyspace < 1:
 		return fmt.Errorf("--keyspace %d: want at least 1", f.keyspace)
+	case f.minReplicas < 0:
+		return fmt.Errorf("--min-replicas %d: must not be negative", f.minReplicas)
 	}
 	return nil
 }
@@ -179,7 +184,7 @@ func (a *app) benchOne(ctx context.Context, op string, clients []*client.Client,
 		})
 	case "put":
 		res = benchOp(ctx, clients, f, func(b *client.Batch, _ *client.Client, key string) *client.Future[uint64] {
-			return b.Put(key, value)
+			return b.Put(key, value, client.WithMinReplicas(f.minReplicas))
 		})
 	case "exec":
 		key, err := a.benchLambda(ctx, clients[0], f.lambda)

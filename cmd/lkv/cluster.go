@@ -114,9 +114,34 @@ func (a *app) printNodes(c *client.Client, _ []string, asJSON bool) error {
 			Lag: n.Lag, LagMillis: n.LagMillis, Link: n.Link,
 		}
 		if n.State == "alive" && n.Addr != "" {
-			// Each node knows its own offset and, as a replica, its lag.
+			// Each node knows its own offset and, as a replica, its link.
 			wg.Go(func() { selfReport(c, n.ID, n.Addr, &out[i]) })
 		}
+	}
+	wg.Wait()
+	// A master knows best how far behind its replicas are: it sees the
+	// writes taken since their last request.
+	byID := make(map[string]int, len(out))
+	for i, n := range out {
+		byID[n.ID] = i
+	}
+	var mu sync.Mutex
+	for _, n := range out {
+		if n.Role != "replica" || n.Master == "" {
+			continue
+		}
+		m, ok := byID[n.Master]
+		if !ok || out[m].State != "alive" {
+			continue
+		}
+		wg.Go(func() {
+			lag, ms, ok := lagFromMaster(c, out[m].Addr, n.ID)
+			if ok {
+				mu.Lock()
+				out[byID[n.ID]].Lag, out[byID[n.ID]].LagMillis = lag, ms
+				mu.Unlock()
+			}
+		})
 	}
 	wg.Wait()
 	if asJSON {
@@ -147,6 +172,22 @@ func selfReport(c *client.Client, id, addr string, n *nodeJSON) {
 			}
 		}
 	}
+}
+
+// lagFromMaster asks the master at addr how far behind replica is.
+func lagFromMaster(c *client.Client, addr, replica string) (lag uint64, ms int64, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := c.Do(ctx, &wire.Request{Op: wire.OpTopology}, addr)
+	if err != nil || resp.Topology == nil {
+		return 0, 0, false
+	}
+	for _, n := range resp.Topology.Nodes {
+		if n.ID == replica {
+			return n.Lag, n.LagMillis, true
+		}
+	}
+	return 0, 0, false
 }
 
 // lagText describes a replica's lag for the table.

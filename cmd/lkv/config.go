@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/lambdakv/lambdakv/jail"
+	"github.com/lambdakv/lambdakv/membership"
 	"github.com/lambdakv/lambdakv/peer"
 	"github.com/lambdakv/lambdakv/store"
 )
@@ -48,19 +49,22 @@ type agentConfig struct {
 	// defaults.
 	IsolationTimeout  time.Duration
 	ReplicaAckTimeout time.Duration
-	Executors         int // executorsAuto: number of CPUs; zero or negative: none (the node only stores)
-	Pipeline          int // zero: 2 × executors
-	CacheBytes        int64
-	TLSCert           string
-	TLSCA             string
-	TLSKey            string
-	Sync              string // "" means always, or none with Dev
-	MaxValueSize      int64  // zero: 256 MiB
-	LogLevel          string
-	LogJSON           bool
-	JailDir           string
-	Limits            jail.Limits // zero fields: the jail's defaults
-	MaxLimits         jail.Limits // zero fields: the effective default
+	// Failure detection; zero means membership's LAN profile.
+	ProbeInterval time.Duration
+	SuspicionMult int
+	Executors     int // executorsAuto: number of CPUs; zero or negative: none (the node only stores)
+	Pipeline      int // zero: 2 × executors
+	CacheBytes    int64
+	TLSCert       string
+	TLSCA         string
+	TLSKey        string
+	Sync          string // "" means always, or none with Dev
+	MaxValueSize  int64  // zero: 256 MiB
+	LogLevel      string
+	LogJSON       bool
+	JailDir       string
+	Limits        jail.Limits // zero fields: the jail's defaults
+	MaxLimits     jail.Limits // zero fields: the effective default
 
 	// For the lab (lkv lab up): a one-way delay and a rate limit in bytes/s
 	// (zero: none) on each direction of connections to the client port.
@@ -117,6 +121,12 @@ func (c *agentConfig) validate() error {
 		return fmt.Errorf("role %q: want auto, master, replica or compute", c.Role)
 	case c.Replicas < 0:
 		return fmt.Errorf("replicas %d: must not be negative", c.Replicas)
+	case c.ProbeInterval < 0 || (c.ProbeInterval > 0 && c.ProbeInterval < 10*time.Millisecond):
+		return fmt.Errorf("probe_interval %s: want at least 10ms", c.ProbeInterval)
+	case c.SuspicionMult < 0:
+		return fmt.Errorf("suspicion_mult %d: must not be negative", c.SuspicionMult)
+	case c.ReplicaAckTimeout < 0:
+		return fmt.Errorf("replica_ack_timeout %s: must not be negative", c.ReplicaAckTimeout)
 	case c.Pipeline < 0:
 		return fmt.Errorf("pipeline %d: must not be negative", c.Pipeline)
 	case c.CacheBytes < 0:
@@ -263,6 +273,18 @@ func (c *agentConfig) clusterNotes(pc *peer.Config) []string {
 		pc.CacheBytes = -1 // cache_bytes = 0 turns the cache off
 	}
 	pc.Replicas = c.Replicas
+	if c.ProbeInterval > 0 || c.SuspicionMult > 0 {
+		mc := membership.DefaultConfig()
+		mc.RejoinInterval = 3 * time.Second // as the node's default
+		if c.ProbeInterval > 0 {
+			mc.Profile.ProbeInterval = c.ProbeInterval
+			mc.Profile.ProbeTimeout = c.ProbeInterval / 2
+		}
+		if c.SuspicionMult > 0 {
+			mc.Profile.SuspicionMult = c.SuspicionMult
+		}
+		pc.Membership = mc
+	}
 	pc.IsolationTimeout = c.IsolationTimeout
 	pc.ReplicaAckTimeout = c.ReplicaAckTimeout
 	return nil

@@ -34,6 +34,8 @@ type fileConfig struct {
 	Replicas     *string     `hcl:"replicas,optional"`
 	Isolation    *string     `hcl:"isolation_timeout,optional"`
 	ReplicaAck   *string     `hcl:"replica_ack_timeout,optional"`
+	Probe        *string     `hcl:"probe_interval,optional"`
+	Suspicion    *string     `hcl:"suspicion_mult,optional"`
 	Executors    *string     `hcl:"executors,optional"`
 	Pipeline     *string     `hcl:"pipeline,optional"`
 	CacheBytes   *string     `hcl:"cache_bytes,optional"`

@@ -137,6 +137,8 @@ func TestLoadAgentConfig_errors(t *testing.T) {
 		{"join", "", []string{"--dev", "--join", "host:port"}, nil, "join"},
 		{"cluster name", "", []string{"--dev", "--cluster", "a b"}, nil, "cluster"},
 		{"negative replicas", "", []string{"--dev", "--replicas", "-1"}, nil, "replicas"},
+		{"tiny probe interval", "", []string{"--dev", "--probe-interval", "1ms"}, nil, "probe_interval"},
+		{"negative suspicion", "", []string{"--dev", "--suspicion-mult", "-2"}, nil, "suspicion_mult"},
 		{"size", "", []string{"--dev", "--cache-bytes", "lots"}, nil, "size"},
 		{"duration", "limits {\n wall = \"soon\"\n}\n", []string{"--dev"}, nil, "limit_wall"},
 		{"relative jail dir", "", []string{"--dev", "--jail-dir", "rel"}, nil, "jail_dir"},
