@@ -43,7 +43,7 @@ type replication struct {
 	mu    sync.Mutex
 	acks  map[string]uint64    // guarded by mu: replica id -> offset it applied
 	fresh map[string]time.Time // guarded by mu: replica id -> when it last had every write
-	acked chan struct{}     // guarded by mu: closed and replaced on each ack
+	acked chan struct{}        // guarded by mu: closed and replaced on each ack
 
 	// Replica side, guarded by mu.
 	master    string    // the master followed; "" when not a replica
