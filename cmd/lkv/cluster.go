@@ -192,7 +192,7 @@ func lagFromMaster(c *client.Client, addr, replica string) (lag uint64, ms int64
 
 // lagText describes a replica's lag for the table.
 func lagText(n nodeJSON) string {
-	if n.Role != "replica" {
+	if n.Role != "replica" || n.Link == "" {
 		return "-"
 	}
 	switch {
