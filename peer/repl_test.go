@@ -528,3 +528,36 @@ func TestRepl_execOnReplicaReadsItsCopy(t *testing.T) {
 		t.Fatalf("stats %+v: want every byte read locally on the replica", s)
 	}
 }
+
+// With --replicas 1 and role auto, nodes that join one at a time
+// alternate: a replica for the master that lacks one, then a master.
+func TestRepl_autoRoleFillsReplicasFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four nodes")
+	}
+	c := &testCluster{t: t}
+	for i := range 4 {
+		cfg := clusterConfig(t, i)
+		cfg.Role, cfg.Replicas = peer.RoleAuto, 1
+		if i > 0 {
+			cfg.Join = []string{c.nodes[0].GossipAddr()}
+		}
+		c.nodes = append(c.nodes, startPeer(t, cfg))
+		want := map[int]string{0: "master", 1: "replica", 2: "master", 3: "replica"}[i]
+		waitUntil(t, 30*time.Second, fmt.Sprintf("node-%d becomes a %s", i, want), func() error {
+			info, _ := selfInfo(c.nodes[i])
+			if info.Role != want {
+				return fmt.Errorf("node-%d is %s", i, info.Role)
+			}
+			return nil
+		})
+	}
+	waitUntil(t, 30*time.Second, "two masters with a replica each", func() error {
+		return c.settled([]*peer.Peer{c.nodes[0], c.nodes[2]}, []*peer.Peer{c.nodes[1], c.nodes[3]})
+	})
+	m1, _ := selfInfo(c.nodes[1])
+	m3, _ := selfInfo(c.nodes[3])
+	if m1.Master != "node-0" || m3.Master != "node-2" {
+		t.Fatalf("replicas follow %s and %s; want node-0 and node-2", m1.Master, m3.Master)
+	}
+}
