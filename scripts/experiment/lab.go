@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -108,4 +109,52 @@ const agentConfig = `max_limits {
 func writeAgentConfig(dir string) (string, error) {
 	path := filepath.Join(dir, "agent.hcl")
 	return path, os.WriteFile(path, []byte(agentConfig), 0o644)
+}
+
+// cpuTimes returns the CPU time the lab's agents used themselves and the
+// time their reaped children (the sandboxed lambdas) used, from
+// /proc/PID/stat; a node it cannot read counts zero.
+func (l *lab) cpuTimes() (agents, lambdas time.Duration) {
+	b, err := os.ReadFile(filepath.Join(l.dir, "lab.json"))
+	if err != nil {
+		return 0, 0
+	}
+	var st struct {
+		Nodes []struct {
+			PID int `json:"pid"`
+		} `json:"nodes"`
+	}
+	if json.Unmarshal(b, &st) != nil {
+		return 0, 0
+	}
+	for _, n := range st.Nodes {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n.PID))
+		if err != nil {
+			continue
+		}
+		self, children := parseStatCPU(string(stat))
+		agents += self
+		lambdas += children
+	}
+	return agents, lambdas
+}
+
+// parseStatCPU reads utime+stime and cutime+cstime from a /proc/PID/stat
+// line, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func parseStatCPU(stat string) (self, children time.Duration) {
+	// The command name may hold spaces; the fields start after its ')'.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, 0
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 15 {
+		return 0, 0
+	}
+	tick := func(s string) time.Duration {
+		n, _ := strconv.ParseInt(s, 10, 64)
+		return time.Duration(n) * 10 * time.Millisecond
+	}
+	// After ')': state(3) ... utime is field 14 of the line, f[11] here.
+	return tick(f[11]) + tick(f[12]), tick(f[13]) + tick(f[14])
 }

@@ -123,7 +123,7 @@ func placementPlot(res *results) *plot.Plot {
 		wall = append(wall, secs(r))
 		kv = append(kv, ms(r.kvPerThunk())/100)
 	}
-	w := vg.Points(18)
+	w := vg.Points(24)
 	b1, err := plotter.NewBarChart(wall, w)
 	if err != nil {
 		return nil
@@ -141,6 +141,7 @@ func placementPlot(res *results) *plot.Plot {
 	p.Legend.Add("KV per lambda (100 ms)", b2)
 	p.Legend.Left = false
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
 	p.Y.Max *= 1.2
 	return p
 }

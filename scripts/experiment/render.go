@@ -93,13 +93,21 @@ func renderSection(res *results, images []string) string {
 		if len(pairs) == 0 {
 			continue
 		}
-		w("**%s: co-located vs disaggregated** (most-bytes placement; wall time of the graph run; KV = fetch + store per thunk, as the nodes measured it):\n\n", workloadTitle(wl))
-		w("| N | co-located wall | disaggregated wall | dis / co | co-located KV per thunk | disaggregated KV per thunk | dis / co | remote MiB co / dis |\n")
-		w("|---|---|---|---|---|---|---|---|\n")
+		w("**%s: co-located vs disaggregated** (most-bytes placement; wall time of the graph run; KV = fetch + store per thunk, as the nodes measured it; load = the machine's load average as the run began):\n\n", workloadTitle(wl))
+		w("| N | co-located wall | disaggregated wall | dis / co | co-located KV per thunk | disaggregated KV per thunk | dis / co | remote MiB co / dis | load co / dis |\n")
+		w("|---|---|---|---|---|---|---|---|---|\n")
 		for _, p := range pairs {
-			w("| %d | %s | %s | %s | %s | %s | %s | %s / %s |\n", p.nodes, wallOf(p.colo), wallOf(p.dis),
+			w("| %d | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s |\n", p.nodes, wallOf(p.colo), wallOf(p.dis),
 				ratio(secs(p.dis), secs(p.colo)), kvOf(p.colo), kvOf(p.dis),
-				ratio(ms(kvDur(p.dis)), ms(kvDur(p.colo))), remoteOf(p.colo), remoteOf(p.dis))
+				ratio(ms(kvDur(p.dis)), ms(kvDur(p.colo))), remoteOf(p.colo), remoteOf(p.dis), loadOf(p.colo), loadOf(p.dis))
+		}
+		last := pairs[len(pairs)-1]
+		w("\nWhere a thunk's time went at N=%d (means per thunk, as the nodes measured them; queue is the wait for an executor with the deps fetched):\n\n", last.nodes)
+		w("| layout | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, r := range []*run{last.colo, last.dis} {
+			if r != nil {
+				row(&b, r.Layout, r)
+			}
 		}
 		w("\n")
 	}
@@ -140,7 +148,7 @@ func renderPlacement(b *strings.Builder, res *results) {
 		return
 	}
 	fmt.Fprintf(b, "**Placement** (synthetic, co-located, N=%d):\n\n", runs[0].Nodes)
-	fmt.Fprintf(b, "| placement | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "| placement | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		row(b, r.Placement, r)
 	}
@@ -153,7 +161,7 @@ func renderSweep(b *strings.Builder, res *results, fig, what string, label func(
 		return
 	}
 	fmt.Fprintf(b, "**%s** (synthetic, most-bytes, N=%d):\n\n", what, runs[0].Nodes)
-	fmt.Fprintf(b, "| layout | %s | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote |\n|---|---|---|---|---|---|---|---|---|\n", strings.ToLower(what))
+	fmt.Fprintf(b, "| layout | %s | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas |\n|---|---|---|---|---|---|---|---|---|---|---|\n", strings.ToLower(what))
 	for _, r := range runs {
 		row(b, r.Layout+" | "+label(r), r)
 	}
@@ -163,13 +171,17 @@ func renderSweep(b *strings.Builder, res *results, fig, what string, label func(
 // row writes a table row of a run's figures after the label cells.
 func row(b *strings.Builder, label string, r *run) {
 	if !r.ok() {
-		fmt.Fprintf(b, "| %s | failed | | | | | | |\n", label)
+		fmt.Fprintf(b, "| %s | failed | | | | | | | %s | |\n", label, loadOf(r))
 		return
 	}
 	t := &r.Report.Totals
-	fmt.Fprintf(b, "| %s | %s | %s | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f / %.0f / %.0f |\n", label, wallOf(r), kvOf(r),
+	cpu := "—"
+	if r.AgentCPU > 0 || r.LambdaCPU > 0 {
+		cpu = fmt.Sprintf("%.0f / %.0f", r.AgentCPU.Seconds(), r.LambdaCPU.Seconds())
+	}
+	fmt.Fprintf(b, "| %s | %s | %s | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f / %.0f / %.0f | %s | %s |\n", label, wallOf(r), kvOf(r),
 		ms(r.perThunk(fetchOf)), ms(r.perThunk(storeOf)), ms(r.perThunk(queueOf)), ms(r.perThunk(runOf)),
-		mib(t.BytesLocal), mib(t.BytesCache), mib(t.BytesRemote))
+		mib(t.BytesLocal), mib(t.BytesCache), mib(t.BytesRemote), loadOf(r), cpu)
 }
 
 func failures(res *results) string {
@@ -222,6 +234,14 @@ func remoteOf(r *run) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.0f", mib(r.Report.Totals.BytesRemote))
+}
+
+// loadOf is the load average when the run began.
+func loadOf(r *run) string {
+	if r == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", r.Load)
 }
 
 func ratio(a, b float64) string {

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lambdakv/lambdakv/client"
@@ -57,11 +60,18 @@ func (s spec) String() string {
 // run is one measured configuration.
 type run struct {
 	spec
-	LabUp  time.Duration       `json:"lab_up_ns"` // lkv lab up until formed
-	Upload time.Duration       `json:"upload_ns"` // storing the workload's inputs
-	Plan   time.Duration       `json:"plan_ns"`   // gobuild: go build -n and translation
-	Error  string              `json:"error,omitempty"`
-	Report *client.GraphReport `json:"report,omitempty"`
+	LabUp  time.Duration `json:"lab_up_ns"` // lkv lab up until formed
+	Upload time.Duration `json:"upload_ns"` // storing the workload's inputs
+	Plan   time.Duration `json:"plan_ns"`   // gobuild: go build -n and translation
+	// Load is the 1-minute load average when the run began: other work on
+	// the two cores skews every figure.
+	Load float64 `json:"load"`
+	// AgentCPU is the CPU time the agents used (storing, fetching,
+	// serving, sandboxing), LambdaCPU that of the lambdas they ran.
+	AgentCPU  time.Duration       `json:"agent_cpu_ns,omitempty"`
+	LambdaCPU time.Duration       `json:"lambda_cpu_ns,omitempty"`
+	Error     string              `json:"error,omitempty"`
+	Report    *client.GraphReport `json:"report,omitempty"`
 }
 
 // kvPerThunk is the mean fetch + store time of a finished thunk.
@@ -126,6 +136,32 @@ func (r *results) save(path string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// replace drops the runs of the given figures and adds runs, keeping
+// the rest: a partial rerun updates only what it measured.
+func (r *results) replace(figs []string, runs []run) {
+	var kept []run
+	for _, x := range r.Runs {
+		if !slices.Contains(figs, x.Figure) {
+			kept = append(kept, x)
+		}
+	}
+	r.Runs = append(kept, runs...)
+}
+
+// loadAvg is the 1-minute load average, or 0 if unknown.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // find returns the runs of a figure that match the filter.

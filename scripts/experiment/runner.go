@@ -47,6 +47,12 @@ func runExperiment(ctx context.Context, o *options) error {
 		Commit: gitCommit(repo), Host: hostInfo(), Quick: o.quick, RTT: o.rtt, Bandwidth: o.bandwidth,
 		Executors: o.executors, Synthetic: o.synthetic,
 	}
+	var old *results
+	if o.update {
+		if old, err = loadResults(o.results); err != nil {
+			return fmt.Errorf("--update: %w", err)
+		}
+	}
 	lkv, burn, err := e.binaries(ctx, repo)
 	if err != nil {
 		return err
@@ -76,18 +82,34 @@ func runExperiment(ctx context.Context, o *options) error {
 		r := e.measure(ctx, s)
 		log.Print(summaryLine(&r))
 		e.res.Runs = append(e.res.Runs, r)
-		if err := e.res.save(o.results); err != nil {
+		if err := e.save(old); err != nil {
 			return err
 		}
 	}
 	e.res.Finished = time.Now().UTC()
-	if err := e.res.save(o.results); err != nil {
+	if err := e.save(old); err != nil {
 		return err
 	}
 	if err := renderAll(o); err != nil {
 		return err
 	}
 	return ctx.Err()
+}
+
+// save writes the results; with --update, merged into the old ones.
+func (e *experiment) save(old *results) error {
+	if old == nil {
+		return e.res.save(e.o.results)
+	}
+	m := *old
+	m.replace(split(e.o.figures), e.res.Runs)
+	if len(e.res.LocalGoBuild) > 0 {
+		m.LocalGoBuild = e.res.LocalGoBuild
+	}
+	m.Finished = e.res.Finished
+	m.Command += "; then " + e.res.Command
+	m.Commit = e.res.Commit
+	return m.save(e.o.results)
 }
 
 func needsGobuild(specs []spec) bool {
@@ -137,7 +159,7 @@ func (e *experiment) prepareGobuild(ctx context.Context, repo string) error {
 
 // measure runs one configuration on a fresh lab.
 func (e *experiment) measure(ctx context.Context, s spec) run {
-	r := run{spec: s}
+	r := run{spec: s, Load: loadAvg()}
 	if err := e.measureErr(ctx, s, &r); err != nil {
 		r.Error = err.Error()
 		log.Printf("failed: %v", err)
@@ -184,7 +206,10 @@ func (e *experiment) measureErr(ctx context.Context, s spec, r *run) error {
 	}
 	p := newTicker(len(g.Thunks))
 	defer p.stop()
+	a0, l0 := e.lab.cpuTimes()
 	r.Report, err = client.RunGraph(ctx, c, g, client.GraphOptions{Placement: pl, Pipeline: s.Pipeline, Progress: p.update})
+	a1, l1 := e.lab.cpuTimes()
+	r.AgentCPU, r.LambdaCPU = a1-a0, l1-l0
 	if err == nil && r.Report.Done != r.Report.Thunks {
 		err = errors.New("the run ended before every thunk finished")
 	}
@@ -198,8 +223,8 @@ func summaryLine(r *run) string {
 	}
 	t := &r.Report.Totals
 	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
-	return fmt.Sprintf("wall %.2fs (lab up %.1fs, upload %.1fs), %d/%d thunks, KV/thunk %.1fms (fetch %.1f store %.1f queue %.1f run %.1f), MiB local %.0f cache %.0f remote %.0f, retries %d",
-		r.Report.Wall.Seconds(), r.LabUp.Seconds(), r.Upload.Seconds(), r.Report.Done, r.Report.Thunks,
+	return fmt.Sprintf("load %.1f, CPU agents %.1fs lambdas %.1fs, wall %.2fs (lab up %.1fs, upload %.1fs), %d/%d thunks, KV/thunk %.1fms (fetch %.1f store %.1f queue %.1f run %.1f), MiB local %.0f cache %.0f remote %.0f, retries %d",
+		r.Load, r.AgentCPU.Seconds(), r.LambdaCPU.Seconds(), r.Report.Wall.Seconds(), r.LabUp.Seconds(), r.Upload.Seconds(), r.Report.Done, r.Report.Thunks,
 		ms(r.kvPerThunk()), ms(r.perThunk(fetchOf)), ms(r.perThunk(storeOf)), ms(r.perThunk(queueOf)), ms(r.perThunk(runOf)),
 		mib(t.BytesLocal), mib(t.BytesCache), mib(t.BytesRemote), r.Report.Retries)
 }
