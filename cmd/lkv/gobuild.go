@@ -54,7 +54,7 @@ compares them. The nodes' max_limits must allow compiling runtime: about
 	fs := cmd.Flags()
 	fs.StringVarP(&f.output, "output", "o", "", "write the linked binary of the main package to `FILE`")
 	fs.StringVar(&f.placement, "placement", "", "where to run each step: "+strings.Join(placements, ", "))
-	fs.IntVarP(&f.parallel, "jobs", "j", 0, "steps in flight at once (default: 3 per node)")
+	fs.IntVarP(&f.parallel, "jobs", "j", 0, "steps in flight per node (default: what each node says it takes; with --local, 2 in all)")
 	fs.BoolVar(&f.exact, "exact", false, "plan with a real local build, for build IDs identical to go's")
 	fs.BoolVar(&f.verify, "verify", false, "compare every output with a local go build (implies --exact)")
 	fs.BoolVar(&f.local, "local", false, "run the steps on this machine, unsandboxed, instead of the cluster")

@@ -9,55 +9,6 @@ import (
 	"github.com/lambdakv/lambdakv/client"
 )
 
-// ClusterExecutor runs thunks on a lambdakv cluster. It is safe for
-// concurrent use.
-type ClusterExecutor struct {
-	Client *client.Client
-	// Placement chooses the node; nil means the client's default.
-	Placement client.Placement
-}
-
-var _ Executor = (*ClusterExecutor)(nil)
-
-// Exec runs th on a node; a tool that exits non-zero is a *ToolError.
-func (e *ClusterExecutor) Exec(ctx context.Context, th *client.Thunk) (*client.ExecResult, error) {
-	opts, err := ExecOptions(th)
-	if err != nil {
-		return nil, err
-	}
-	opts.Placement = e.Placement
-	res, err := e.Client.Exec(ctx, th.Lambda, opts)
-	if err != nil {
-		return nil, err
-	}
-	if res.ReturnCode != 0 {
-		return res, &ToolError{ID: th.ID, Code: res.ReturnCode, Output: res.Output, Stderr: res.Stderr}
-	}
-	return res, nil
-}
-
-// ExecOptions turns a thunk into the options of one execution.
-func ExecOptions(th *client.Thunk) (client.ExecOptions, error) {
-	opts := client.ExecOptions{
-		Args: th.Args, Env: th.Env, Raw: th.Raw, Timeout: time.Duration(th.Timeout), Limits: th.Limits,
-	}
-	for _, d := range th.Deps {
-		opts.Deps = append(opts.Deps, client.Dep{Key: d.Key, AsFile: d.AsFile, Name: d.Name})
-	}
-	for _, o := range th.Outputs {
-		perm := client.PermR
-		if o.Perm != "" {
-			p, err := client.ParsePerm(o.Perm)
-			if err != nil {
-				return opts, fmt.Errorf("thunk %s output %s: %w", th.ID, o.File, err)
-			}
-			perm = p
-		}
-		opts.Outputs = append(opts.Outputs, client.Output{File: o.File, Key: o.Key, Perm: uint8(perm)})
-	}
-	return opts, nil
-}
-
 // UploadStats says what UploadFiles did.
 type UploadStats struct {
 	Stored, Present int   // keys put, keys that were there already

@@ -20,9 +20,11 @@
 // rewritten with the @CWD@ placeholder (client.WorkDirArg) so that the
 // outputs do not depend on where the node puts the directory.
 //
-// [Run] drives a graph through an [Executor]: [ClusterExecutor] runs
-// thunks on a cluster, [LocalExecutor] runs them the same way on this
-// machine (for tests and for comparing).
+// [UploadFiles] stores the tools and sources a cluster lacks, [Pending]
+// leaves out the steps whose outputs are stored already, and
+// client.RunGraph runs the rest. [Run] drives a graph through an
+// [Executor] instead: [LocalExecutor] runs the steps on this machine the
+// way a node does, unsandboxed (for tests and for comparing).
 //
 // # Caveats
 //

@@ -527,15 +527,14 @@ func (t *translator) readAny(p string) ([]byte, error) {
 	if !strings.HasPrefix(p, workVar+"/") {
 		return os.ReadFile(p)
 	}
-	key := t.producer[p]
-	if i, ok := t.uploads[key]; ok {
-		if u := t.plan.Uploads[i]; u.Path != "" {
-			return os.ReadFile(u.Path)
-		} else {
-			return u.Data, nil
-		}
+	i, ok := t.uploads[t.producer[p]]
+	if !ok {
+		return nil, nil
 	}
-	return nil, nil
+	if u := t.plan.Uploads[i]; u.Path != "" {
+		return os.ReadFile(u.Path)
+	}
+	return t.plan.Uploads[i].Data, nil
 }
 
 func (t *translator) findInclude(a *action, inc string) (string, error) {
