@@ -199,6 +199,28 @@ func OutputKeys(g *client.Graph) []string {
 	return keys
 }
 
+// criticalFirst reorders g's thunks so that, of those whose inputs are
+// made, the one with the most work ahead of it comes first. A runner that
+// starts ready thunks in graph order (client.RunGraph) then starts the
+// build's critical path (runtime, then the chain to net/http) early.
+func criticalFirst(g *client.Graph) error {
+	s, err := newSched(g)
+	if err != nil {
+		return err
+	}
+	order := make([]client.Thunk, 0, len(g.Thunks))
+	for s.ready.Len() > 0 {
+		i := heap.Pop(&s.ready).(int)
+		order = append(order, g.Thunks[i])
+		s.done(i)
+	}
+	if len(order) != len(g.Thunks) {
+		return errors.New("graph has thunks that never become ready")
+	}
+	g.Thunks = order
+	return nil
+}
+
 // sched is the state of a run: what each thunk waits for and what is
 // ready. Only Run's goroutine uses it.
 type sched struct {
@@ -275,10 +297,16 @@ type readyHeap struct {
 	prio  []int
 }
 
-func (h *readyHeap) Len() int           { return len(h.items) }
-func (h *readyHeap) Less(i, j int) bool { return h.prio[h.items[i]] > h.prio[h.items[j]] }
-func (h *readyHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *readyHeap) Push(x any)         { h.items = append(h.items, x.(int)) }
+func (h *readyHeap) Len() int { return len(h.items) }
+func (h *readyHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	if h.prio[a] != h.prio[b] {
+		return h.prio[a] > h.prio[b]
+	}
+	return a < b
+}
+func (h *readyHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *readyHeap) Push(x any)    { h.items = append(h.items, x.(int)) }
 func (h *readyHeap) Pop() any {
 	n := len(h.items)
 	x := h.items[n-1]

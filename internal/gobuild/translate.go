@@ -123,6 +123,9 @@ func Translate(log *Log, opts Options) (*Plan, error) {
 		}
 	}
 	t.finish()
+	if err := criticalFirst(&t.plan.Graph); err != nil {
+		return nil, err
+	}
 	return t.plan, nil
 }
 
