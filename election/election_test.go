@@ -369,3 +369,40 @@ func TestElector_chaos(t *testing.T) {
 		c.checkMonotonic()
 	})
 }
+
+// A node that is not a candidate (a replica) never leads, even with the
+// highest id; a leader that stops being one steps down and the next
+// highest takes over.
+func TestElector_nonCandidateOnlyListens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ids := nodes(4)
+		c := newCluster(t, 1, nil, ids...)
+		c.nodes["n4"].SetCandidate(false)
+		masters := ids[:3]
+		c.setLive(masters, masters...)
+		for _, id := range masters {
+			c.nodes[id].SetListeners([]string{"n4"})
+		}
+		c.start(ids...)
+		coord, _ := c.waitAgreement(3*time.Second, masters...)
+		if coord != "n3" {
+			t.Fatalf("masters agreed on %s; want n3 (n4 is not a candidate)", coord)
+		}
+		c.advance(3 * time.Second)
+		if c.nodes["n4"].CanAct() {
+			t.Fatal("a non-candidate can act")
+		}
+		if got, _ := c.nodes["n4"].Coordinator(); got != "n3" {
+			t.Fatalf("the listener follows %q; want n3, whose heartbeats reach it", got)
+		}
+		// n3 becomes a replica: the masters are n1 and n2 now.
+		c.nodes["n3"].SetCandidate(false)
+		for _, id := range ids[:2] {
+			c.nodes[id].SetMembers(ids[:2], ids[:2])
+		}
+		coord, _ = c.waitAgreement(5*time.Second, ids[:2]...)
+		if coord != "n2" || c.nodes["n3"].CanAct() {
+			t.Fatalf("after n3 stopped being a candidate: %s leads, n3 can act %v; want n2", coord, c.nodes["n3"].CanAct())
+		}
+	})
+}

@@ -28,6 +28,14 @@ type Elector struct {
 	eventCh   chan Event    // Events; the run loop is the only sender once started
 	status    atomic.Pointer[Status]
 
+	// candidate is false for a node that may not stand for coordinator
+	// (not a master): it only listens. Set by SetCandidate.
+	candidate atomic.Bool
+	// listeners are live nodes that are not masters (replicas, compute
+	// nodes): a Leader's claims and heartbeats go to them too, so that
+	// they know the coordinator. Set by SetListeners.
+	listeners atomic.Pointer[[]string]
+
 	membersLock  sync.Mutex // guards pendingLive, pendingKnown, pendingSet
 	pendingLive  []string
 	pendingKnown []string
@@ -80,6 +88,7 @@ func New(cfg *Config) (*Elector, error) {
 		maxEpoch:   cfg.InitialEpoch,
 		epoch:      cfg.InitialEpoch,
 	}
+	e.candidate.Store(true)
 	e.setMembersLocked(nil, nil)
 	e.publish()
 	return e, nil
@@ -159,6 +168,27 @@ func (e *Elector) HandleMessage(m Message) {
 	default:
 		e.logger.Debug("message queue full, dropping", "kind", m.Kind, "from", m.From)
 	}
+}
+
+// SetCandidate says whether this node may stand for coordinator (true by
+// default). A node that is not a master sets it false: it then only
+// listens, never calls an election, and steps down if it leads.
+func (e *Elector) SetCandidate(ok bool) {
+	if e.candidate.Swap(ok) == ok {
+		return
+	}
+	select {
+	case e.membersCh <- struct{}{}:
+	default:
+	}
+}
+
+// SetListeners names the live nodes that are not masters but should hear
+// who the coordinator is. Their acknowledgements count for nothing. The
+// slice is copied.
+func (e *Elector) SetListeners(ids []string) {
+	cp := slices.Clone(ids)
+	e.listeners.Store(&cp)
 }
 
 // SetMembers tells the elector which masters are alive and which it knows

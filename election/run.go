@@ -40,6 +40,7 @@ func (e *Elector) run() {
 			e.handle(m)
 		case <-e.membersCh:
 			e.applyMembers()
+			e.applyCandidate()
 		case <-e.timer.C:
 			e.onTimeout()
 		}
@@ -285,6 +286,15 @@ func (e *Elector) applyMembers() {
 	}
 }
 
+// applyCandidate steps down a Leader that may no longer stand.
+func (e *Elector) applyCandidate() {
+	if e.state == Leader && !e.candidate.Load() {
+		e.logger.Info("stepping down: no longer a candidate", "epoch", e.epoch)
+		e.becomeFollower("", e.epoch)
+		e.emit(EventSteppedDown)
+	}
+}
+
 // setMembersLocked installs a membership view. It runs before Start (from
 // New) or on the run loop, never both, hence "Locked": the caller owns the
 // loop fields.
@@ -310,7 +320,7 @@ func (e *Elector) setMembersLocked(live, known []string) {
 // electOrListen starts an election if membership shows a majority, else
 // stays a Follower with no coordinator, listening.
 func (e *Elector) electOrListen() {
-	if e.hasMajority && e.known[e.cfg.ID] {
+	if e.hasMajority && e.candidate.Load() {
 		e.startElection()
 		return
 	}
@@ -324,7 +334,7 @@ func (e *Elector) electOrListen() {
 // answer, lower ones vote. With nobody higher and enough votes (alone, a
 // single known master is enough) we claim at once.
 func (e *Elector) startElection() {
-	if !e.hasMajority || !e.known[e.cfg.ID] {
+	if !e.hasMajority || !e.candidate.Load() {
 		e.electOrListen()
 		return
 	}
@@ -406,7 +416,7 @@ func (e *Elector) becomeFollower(c string, epoch uint64) {
 // loseCoordinator forgets the coordinator we followed.
 func (e *Elector) loseCoordinator(why string) {
 	log := e.logger.Info
-	if !e.known[e.cfg.ID] {
+	if !e.candidate.Load() {
 		// Not a master (a replica or compute node): it only listens, and
 		// the coordinator's heartbeats go to the masters.
 		log = e.logger.Debug
@@ -471,11 +481,22 @@ func (e *Elector) broadcast(kind Kind) {
 	e.broadcastMsg(Message{Kind: kind, Epoch: e.epoch, Coordinator: e.cfg.ID})
 }
 
-// broadcastMsg sends m to every other live master.
+// broadcastMsg sends m to every other live master, and claims also to
+// the listeners.
 func (e *Elector) broadcastMsg(m Message) {
 	for _, id := range e.liveList {
 		if id != e.cfg.ID {
 			e.send(id, m)
+		}
+	}
+	if m.Kind != KindCoordinator && m.Kind != KindHeartbeat {
+		return
+	}
+	if ls := e.listeners.Load(); ls != nil {
+		for _, id := range *ls {
+			if id != e.cfg.ID && !e.live[id] {
+				e.send(id, m)
+			}
 		}
 	}
 }

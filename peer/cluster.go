@@ -111,6 +111,7 @@ func (p *Peer) startCluster(ctx context.Context) error {
 	}
 	live, known := p.masters()
 	c.el.SetMembers(live, known)
+	c.el.SetCandidate(slices.Contains(known, p.id))
 	if err := c.el.Start(ctx); err != nil {
 		return fmt.Errorf("start election: %w", err)
 	}

@@ -140,6 +140,14 @@ func (p *Peer) membershipChanged() {
 	p.refreshView()
 	live, known := p.masters()
 	p.cl.el.SetMembers(live, known)
+	p.cl.el.SetCandidate(slices.Contains(known, p.id))
+	var listeners []string
+	for _, m := range p.cl.ml.Members() {
+		if m.State == membership.StateAlive && !slices.Contains(live, m.ID) {
+			listeners = append(listeners, m.ID)
+		}
+	}
+	p.cl.el.SetListeners(listeners)
 	p.checkMajority()
 }
 

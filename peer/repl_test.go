@@ -552,7 +552,7 @@ func TestRepl_autoRoleFillsReplicasFirst(t *testing.T) {
 			return nil
 		})
 	}
-	waitUntil(t, 30*time.Second, "two masters with a replica each", func() error {
+	waitUntil(t, 90*time.Second, "two masters with a replica each", func() error {
 		return c.settled([]*peer.Peer{c.nodes[0], c.nodes[2]}, []*peer.Peer{c.nodes[1], c.nodes[3]})
 	})
 	m1, _ := selfInfo(c.nodes[1])
