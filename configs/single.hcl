@@ -71,8 +71,9 @@ max_limits {
 log_level = "info"
 log_json  = true # one JSON object per line, for a log collector
 
-# Cluster options (see configs/lab/): accepted and checked now; clustering
-# itself arrives in a later release.
+# Cluster options (see configs/lab/ and docs/operations.md): a node with
+# join set joins that cluster; replicas = 1 with role = "auto" makes joining
+# nodes replicas of masters that lack one.
 # cluster     = "prod"
 # gossip_port = 7371
 # join        = ["10.0.0.1:7371"]

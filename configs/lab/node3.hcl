@@ -9,8 +9,8 @@
 # agent is started). node1 starts the cluster; node2 and node3 join it by
 # pointing at node1's gossip port, but any running node would do.
 #
-# Clustering (gossip, slot table, roles) arrives in a later release; until
-# then each node runs alone and the agent warns that it did not join.
+# The three form one cluster: the coordinator spreads the slots over them
+# and moves the data as they join.
 
 node_id  = "node-3"
 data_dir = "lab-data/node3"
@@ -26,8 +26,12 @@ join = ["127.0.0.1:7371"]
 # The name all three share; nodes with another name never merge with them.
 cluster = "lab"
 
-# Every node may master slots; with replicas = 1, --role auto would make
-# every second node a replica instead.
+# Every node may master slots. With replicas = 1 (set it on every node),
+# --role auto makes a joining node a replica of a master that has none:
+# node2 would follow node1, and node3 would become a second master. A
+# replica takes over its master's slots if the master dies (failover), but
+# a majority of the masters must see it dead: plan three masters or more
+# for failover to work.
 role     = "auto"
 replicas = 0
 
