@@ -204,9 +204,14 @@ func TestLab_upArgs(t *testing.T) {
 
 func TestResults_replace(t *testing.T) {
 	res := cannedResults(t)
-	res.replace([]string{figPlacement}, []run{{spec: spec{Figure: figPlacement, Placement: "most-objects"}}})
-	if got := len(res.find(figPlacement, nil)); got != 1 {
-		t.Errorf("placement runs=%d; want 1", got)
+	ws := *res.find(figPlacement, func(r *run) bool { return r.Placement == "work-stealing" })[0]
+	ws.Report = nil
+	res.replace([]run{ws, {spec: spec{Figure: figPlacement, Placement: "most-objects"}}})
+	if got := len(res.find(figPlacement, nil)); got != 5 {
+		t.Errorf("placement runs=%d; want 5", got)
+	}
+	if got := res.find(figPlacement, func(r *run) bool { return r.Placement == "work-stealing" }); len(got) != 1 || got[0].Report != nil {
+		t.Errorf("work-stealing runs=%d; want 1, the new one", len(got))
 	}
 	if got := len(res.find(figLayout, nil)); got != 8 {
 		t.Errorf("layout runs=%d; want 8 kept", got)

@@ -68,7 +68,7 @@ func parseFlags(args []string) (*options, error) {
 	fs := flag.NewFlagSet("experiment", flag.ContinueOnError)
 	fs.BoolVar(&o.quick, "quick", false, "synthetic only, fewer points, smaller graph; results stay in --dir unless --out/--doc say otherwise")
 	fs.BoolVar(&o.render, "render", false, "only make the tables and plots again from --results")
-	fs.BoolVar(&o.update, "update", false, "keep the saved results of the figures not measured now (with --figures)")
+	fs.BoolVar(&o.update, "update", false, "keep the saved results, replacing only the configurations measured now")
 	fs.StringVar(&o.dir, "dir", filepath.Join(os.TempDir(), "lkv-experiment"), "work directory: binaries, graphs, the lab")
 	fs.StringVar(&o.out, "out", "", "directory for the PNG plots (default docs/img, or DIR/quick with --quick)")
 	fs.StringVar(&o.results, "results", "", "results JSON (default OUT/experiment.json)")

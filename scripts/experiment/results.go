@@ -138,12 +138,13 @@ func (r *results) save(path string) error {
 	return os.Rename(tmp, path)
 }
 
-// replace drops the runs of the given figures and adds runs, keeping
-// the rest: a partial rerun updates only what it measured.
-func (r *results) replace(figs []string, runs []run) {
+// replace drops the runs with the same configuration as one of runs and
+// adds runs, keeping the rest: a partial rerun updates only what it
+// measured.
+func (r *results) replace(runs []run) {
 	var kept []run
 	for _, x := range r.Runs {
-		if !slices.Contains(figs, x.Figure) {
+		if !slices.ContainsFunc(runs, func(n run) bool { return n.spec == x.spec }) {
 			kept = append(kept, x)
 		}
 	}

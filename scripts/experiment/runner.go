@@ -96,13 +96,14 @@ func runExperiment(ctx context.Context, o *options) error {
 	return ctx.Err()
 }
 
-// save writes the results; with --update, merged into the old ones.
+// save writes the results; with --update, merged into the old ones:
+// a configuration measured now replaces its old run.
 func (e *experiment) save(old *results) error {
 	if old == nil {
 		return e.res.save(e.o.results)
 	}
 	m := *old
-	m.replace(split(e.o.figures), e.res.Runs)
+	m.replace(e.res.Runs)
 	if len(e.res.LocalGoBuild) > 0 {
 		m.LocalGoBuild = e.res.LocalGoBuild
 	}
