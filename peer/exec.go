@@ -308,7 +308,7 @@ func (p *Peer) prepare(ctx context.Context, req *wire.Request) (*prepared, error
 	for _, d := range req.Deps {
 		keys = append(keys, d.Key)
 	}
-	vals, err := p.fetch(ctx, keys, req.ReplicaOK)
+	vals, err := p.fetch(ctx, keys, req.ReplicaOK, true)
 	if err != nil {
 		return nil, err
 	}
@@ -316,8 +316,22 @@ func (p *Peer) prepare(ctx context.Context, req *wire.Request) (*prepared, error
 	if !bin.perm.Executable() {
 		return nil, errorf(wire.StatusNotExecutable, "key %q is not executable (perm %s)", req.Key, bin.perm)
 	}
-	if pr.bin, err = p.loadBinary(bin.id, bin.value); err != nil {
-		return nil, err
+	if bin.cached {
+		if b, ok := p.exec.jail.CachedBinary(bin.id); ok {
+			pr.bin = b
+		} else {
+			// Evicted from the sandbox's cache since: read it after all.
+			again, err := p.fetch(ctx, keys[:1], req.ReplicaOK, false)
+			if err != nil {
+				return nil, err
+			}
+			bin = again[0]
+		}
+	}
+	if pr.bin == nil {
+		if pr.bin, err = p.loadBinary(bin.id, bin.value); err != nil {
+			return nil, err
+		}
 	}
 	pr.inline = make(map[string][]byte)
 	for _, f := range vals {
@@ -358,6 +372,9 @@ type fetched struct {
 	perm   store.Perm
 	id     string
 	source int // fromLocal, fromCache or fromRemote
+	// cached: value was not read because the sandbox already holds the
+	// binary with this id.
+	cached bool
 }
 
 // Where a fetched value came from.
@@ -369,7 +386,7 @@ const (
 
 // fetch gets keys for an execution, in order; a missing one is NOT_FOUND
 // naming it ("lambda" for the first, "dep" for the rest).
-func (p *Peer) fetch(ctx context.Context, keys []string, replicaOK bool) ([]fetched, error) {
+func (p *Peer) fetch(ctx context.Context, keys []string, replicaOK, skipCachedBinary bool) ([]fetched, error) {
 	out := make([]fetched, len(keys))
 	var remote []int
 	err := p.store.View(func(tx *store.ReadTx) error {
@@ -392,7 +409,14 @@ func (p *Peer) fetch(ctx context.Context, keys []string, replicaOK bool) ([]fetc
 			if err != nil {
 				return fetchError(i, k, err)
 			}
-			out[i] = fetched{value: bytes.Clone(v), perm: perm, id: k + "@" + strconv.FormatUint(off, 10)}
+			id := k + "@" + strconv.FormatUint(off, 10)
+			if i == 0 && skipCachedBinary && p.binaryCached(id) {
+				// The sandbox holds this very binary: no need to copy
+				// it (a compiler is tens of MB) for every run.
+				out[i] = fetched{perm: perm, id: id, cached: true}
+				continue
+			}
+			out[i] = fetched{value: bytes.Clone(v), perm: perm, id: id}
 			p.metrics.depBytes.WithLabelValues("local").Add(float64(len(v)))
 		}
 		return nil
@@ -479,6 +503,12 @@ func (p *Peer) fetchOne(ctx context.Context, key string) (fetched, error) {
 func contentID(key string, v []byte) string {
 	sum := sha256.Sum256(v)
 	return key + "#" + hex.EncodeToString(sum[:12])
+}
+
+// binaryCached reports whether the sandbox holds the binary named id.
+func (p *Peer) binaryCached(id string) bool {
+	_, ok := p.exec.jail.CachedBinary(id)
+	return ok
 }
 
 func (p *Peer) loadBinary(id string, data []byte) (*jail.Binary, error) {

@@ -251,3 +251,46 @@ func TestPeer_Exec_rawC(t *testing.T) {
 		t.Errorf("raw/missing: %v; want not found", err)
 	}
 }
+
+// The stats say where the bytes came from; a binary the sandbox already
+// holds is not read again.
+func TestPeer_Exec_statsAndCachedBinary(t *testing.T) {
+	p := startPeer(t, execConfig(t, 1))
+	c := dial(t, p)
+	ctx := ctxT(t)
+	path := buildGo(t, "cmd/lambdas/wordcount")
+	upload(t, c, "wc", path)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	book := []byte("a b a")
+	if err := c.Put(ctx, "book", book); err != nil {
+		t.Fatal(err)
+	}
+	run := func() *client.ExecStats {
+		t.Helper()
+		res, err := c.Exec(ctx, "wc", client.ExecOptions{Deps: []client.Dep{{Key: "book", AsFile: true}}})
+		if err != nil || string(res.Output) != "a 2\nb 1\n" {
+			t.Fatalf("exec: %q, %v", res.Output, err)
+		}
+		if res.Stats == nil || res.Stats.RunMicros <= 0 {
+			t.Fatalf("stats %+v: want the run's time", res.Stats)
+		}
+		return res.Stats
+	}
+	if s := run(); s.BytesLocal != fi.Size()+int64(len(book)) || s.BytesRemote != 0 {
+		t.Errorf("first run read %d local bytes, %d remote; want the binary and the book (%d)", s.BytesLocal, s.BytesRemote, fi.Size()+int64(len(book)))
+	}
+	if s := run(); s.BytesLocal != int64(len(book)) {
+		t.Errorf("second run read %d local bytes; want only the book (%d): the sandbox has the binary", s.BytesLocal, len(book))
+	}
+	// A key written again is a new binary (a new offset): read again.
+	if err := c.Delete(ctx, "wc", true); err != nil {
+		t.Fatal(err)
+	}
+	upload(t, c, "wc", path)
+	if s := run(); s.BytesLocal != fi.Size()+int64(len(book)) {
+		t.Errorf("after re-upload read %d local bytes; want %d", s.BytesLocal, fi.Size()+int64(len(book)))
+	}
+}
