@@ -245,6 +245,12 @@ func (c *nodeConn) readLoop(maxFrame int) {
 			resp.Value = cloneNonNil(resp.Value)
 			resp.Output = cloneNonNil(resp.Output)
 			resp.Stderr = cloneNonNil(resp.Stderr)
+			for i := range resp.Entries {
+				resp.Entries[i].Value = cloneNonNil(resp.Entries[i].Value)
+			}
+			for i := range resp.Records {
+				resp.Records[i].Value = cloneNonNil(resp.Records[i].Value)
+			}
 		}
 		if resp.ID == 0 && resp.Status != wire.StatusOK {
 			// The node refused the connection itself (e.g. a frame too large).
