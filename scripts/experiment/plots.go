@@ -92,7 +92,7 @@ func layoutPlot(res *results, w string, kv bool) *plot.Plot {
 	}
 	p.X.Tick.Marker = intTicks{}
 	p.X.Min, p.X.Max = p.X.Min-0.2, p.X.Max+0.2
-	p.Y.Max *= 1.15 // room for the legend
+	p.Y.Max *= 1.3 // room for the legend
 	return p
 }
 
@@ -197,6 +197,6 @@ func sweepPlot(res *results, fig, title, x string, label func(*run) string, key 
 	}
 	p.NominalX(labels...)
 	p.X.Min, p.X.Max = -0.3, float64(len(keys))-0.7
-	p.Y.Max *= 1.15
+	p.Y.Max *= 1.3
 	return p
 }

@@ -83,8 +83,12 @@ func layoutPairs(res *results, w string) []pair {
 func renderSection(res *results, images []string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	end := "(unfinished)"
+	if !res.Finished.IsZero() {
+		end = res.Finished.Format("15:04")
+	}
 	w("Run of %s to %s UTC (`%s`), commit %s; %s.\n", res.Started.Format("2006-01-02 15:04"),
-		res.Finished.Format("15:04"), strings.TrimSpace(res.Command), res.Commit, res.Host)
+		end, strings.TrimSpace(res.Command), res.Commit, res.Host)
 	w("Every configuration ran on a fresh `lkv lab up` (network namespaces, `--rtt %s`, `--bandwidth %s` as tc tbf on each node's veth, "+
 		"`--executors %d` on every executing node, agents with `--sync none`), then `lkv lab down`. Synthetic graph: `lkv graph gen %s`.\n\n",
 		res.RTT, res.Bandwidth, res.Executors, res.Synthetic)
