@@ -158,3 +158,23 @@ func parseStatCPU(stat string) (self, children time.Duration) {
 	// After ')': state(3) ... utime is field 14 of the line, f[11] here.
 	return tick(f[11]) + tick(f[12]), tick(f[13]) + tick(f[14])
 }
+
+// netBytes is what the lab's nodes have sent so far: the sum of rx_bytes
+// of the host ends of their veths (NAME-<id>; the bridge is NAME-br).
+// Zero on loopback.
+func (l *lab) netBytes() int64 {
+	links, _ := filepath.Glob(filepath.Join("/sys/class/net", l.name+"-*"))
+	var sum int64
+	for _, link := range links {
+		if filepath.Base(link) == l.name+"-br" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(link, "statistics", "rx_bytes"))
+		if err != nil {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		sum += n
+	}
+	return sum
+}

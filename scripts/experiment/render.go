@@ -107,7 +107,7 @@ func renderSection(res *results, images []string) string {
 		}
 		last := pairs[len(pairs)-1]
 		w("\nWhere a thunk's time went at N=%d (means per thunk, as the nodes measured them; queue is the wait for an executor with the deps fetched):\n\n", last.nodes)
-		w("| layout | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		w("| layout | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas | network MiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range []*run{last.colo, last.dis} {
 			if r != nil {
 				row(&b, r.Layout, r)
@@ -152,7 +152,7 @@ func renderPlacement(b *strings.Builder, res *results) {
 		return
 	}
 	fmt.Fprintf(b, "**Placement** (synthetic, co-located, N=%d):\n\n", runs[0].Nodes)
-	fmt.Fprintf(b, "| placement | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "| placement | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas | network MiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		row(b, r.Placement, r)
 	}
@@ -165,7 +165,7 @@ func renderSweep(b *strings.Builder, res *results, fig, what string, label func(
 		return
 	}
 	fmt.Fprintf(b, "**%s** (synthetic, most-bytes, N=%d):\n\n", what, runs[0].Nodes)
-	fmt.Fprintf(b, "| layout | %s | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas |\n|---|---|---|---|---|---|---|---|---|---|---|\n", strings.ToLower(what))
+	fmt.Fprintf(b, "| layout | %s | wall | KV per thunk | fetch | store | queue | run | MiB local / cache / remote | load | CPU s agents / lambdas | network MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n", strings.ToLower(what))
 	for _, r := range runs {
 		row(b, r.Layout+" | "+label(r), r)
 	}
@@ -175,7 +175,7 @@ func renderSweep(b *strings.Builder, res *results, fig, what string, label func(
 // row writes a table row of a run's figures after the label cells.
 func row(b *strings.Builder, label string, r *run) {
 	if !r.ok() {
-		fmt.Fprintf(b, "| %s | failed | | | | | | | %s | |\n", label, loadOf(r))
+		fmt.Fprintf(b, "| %s | failed | | | | | | | %s | | |\n", label, loadOf(r))
 		return
 	}
 	t := &r.Report.Totals
@@ -183,9 +183,13 @@ func row(b *strings.Builder, label string, r *run) {
 	if r.AgentCPU > 0 || r.LambdaCPU > 0 {
 		cpu = fmt.Sprintf("%.0f / %.0f", r.AgentCPU.Seconds(), r.LambdaCPU.Seconds())
 	}
-	fmt.Fprintf(b, "| %s | %s | %s | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f / %.0f / %.0f | %s | %s |\n", label, wallOf(r), kvOf(r),
+	net := "—"
+	if r.NetBytes > 0 {
+		net = fmt.Sprintf("%.0f", mib(r.NetBytes))
+	}
+	fmt.Fprintf(b, "| %s | %s | %s | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f / %.0f / %.0f | %s | %s | %s |\n", label, wallOf(r), kvOf(r),
 		ms(r.perThunk(fetchOf)), ms(r.perThunk(storeOf)), ms(r.perThunk(queueOf)), ms(r.perThunk(runOf)),
-		mib(t.BytesLocal), mib(t.BytesCache), mib(t.BytesRemote), loadOf(r), cpu)
+		mib(t.BytesLocal), mib(t.BytesCache), mib(t.BytesRemote), loadOf(r), cpu, net)
 }
 
 func failures(res *results) string {

@@ -68,10 +68,14 @@ type run struct {
 	Load float64 `json:"load"`
 	// AgentCPU is the CPU time the agents used (storing, fetching,
 	// serving, sandboxing), LambdaCPU that of the lambdas they ran.
-	AgentCPU  time.Duration       `json:"agent_cpu_ns,omitempty"`
-	LambdaCPU time.Duration       `json:"lambda_cpu_ns,omitempty"`
-	Error     string              `json:"error,omitempty"`
-	Report    *client.GraphReport `json:"report,omitempty"`
+	AgentCPU  time.Duration `json:"agent_cpu_ns,omitempty"`
+	LambdaCPU time.Duration `json:"lambda_cpu_ns,omitempty"`
+	// NetBytes is what the nodes sent over their links during the run
+	// (zero on loopback). The reports' remote bytes count a fetch that
+	// several executions shared once per execution; this counts it once.
+	NetBytes int64               `json:"net_bytes,omitempty"`
+	Error    string              `json:"error,omitempty"`
+	Report   *client.GraphReport `json:"report,omitempty"`
 }
 
 // kvPerThunk is the mean fetch + store time of a finished thunk.

@@ -196,7 +196,7 @@ func (e *experiment) measureErr(ctx context.Context, s spec, r *run) error {
 		e.gen++
 		sy.file = filepath.Join(e.o.dir, fmt.Sprintf("graph-%03d.json", e.gen))
 	}
-	g, upload, err := w.prepare(ctx, c, addrs[0])
+	g, upload, err := prepareRetry(ctx, w, c, addrs[0])
 	if err != nil {
 		return err
 	}
@@ -207,14 +207,38 @@ func (e *experiment) measureErr(ctx context.Context, s spec, r *run) error {
 	}
 	p := newTicker(len(g.Thunks))
 	defer p.stop()
-	a0, l0 := e.lab.cpuTimes()
+	a0, l0, n0 := cpu0(e.lab)
 	r.Report, err = client.RunGraph(ctx, c, g, client.GraphOptions{Placement: pl, Pipeline: s.Pipeline, Progress: p.update})
-	a1, l1 := e.lab.cpuTimes()
-	r.AgentCPU, r.LambdaCPU = a1-a0, l1-l0
+	a1, l1, n1 := cpu0(e.lab)
+	r.AgentCPU, r.LambdaCPU, r.NetBytes = a1-a0, l1-l0, n1-n0
 	if err == nil && r.Report.Done != r.Report.Thunks {
 		err = errors.New("the run ended before every thunk finished")
 	}
 	return err
+}
+
+// prepareRetry stores the workload's inputs, again if a slot was still
+// moving: lab up waits for an even spread, and the coordinator may still
+// be moving a few slots after it. Storing again is harmless.
+func prepareRetry(ctx context.Context, w workload, c *client.Client, addr string) (*client.Graph, time.Duration, error) {
+	for i := 0; ; i++ {
+		g, took, err := w.prepare(ctx, c, addr)
+		if err == nil || i == 2 || !(strings.Contains(err.Error(), "try again") || strings.Contains(err.Error(), "moving")) {
+			return g, took, err
+		}
+		log.Printf("storing the inputs again: %v", strings.SplitN(err.Error(), "\n", 2)[0])
+		select {
+		case <-time.After(3 * time.Second):
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		}
+	}
+}
+
+// cpu0 reads the lab's counters: agents' and lambdas' CPU, bytes sent.
+func cpu0(l *lab) (time.Duration, time.Duration, int64) {
+	a, la := l.cpuTimes()
+	return a, la, l.netBytes()
 }
 
 // summaryLine is the log line of a finished run.
@@ -224,8 +248,8 @@ func summaryLine(r *run) string {
 	}
 	t := &r.Report.Totals
 	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
-	return fmt.Sprintf("load %.1f, CPU agents %.1fs lambdas %.1fs, wall %.2fs (lab up %.1fs, upload %.1fs), %d/%d thunks, KV/thunk %.1fms (fetch %.1f store %.1f queue %.1f run %.1f), MiB local %.0f cache %.0f remote %.0f, retries %d",
-		r.Load, r.AgentCPU.Seconds(), r.LambdaCPU.Seconds(), r.Report.Wall.Seconds(), r.LabUp.Seconds(), r.Upload.Seconds(), r.Report.Done, r.Report.Thunks,
+	return fmt.Sprintf("load %.1f, CPU agents %.1fs lambdas %.1fs, net %.0f MiB, wall %.2fs (lab up %.1fs, upload %.1fs), %d/%d thunks, KV/thunk %.1fms (fetch %.1f store %.1f queue %.1f run %.1f), MiB local %.0f cache %.0f remote %.0f, retries %d",
+		r.Load, r.AgentCPU.Seconds(), r.LambdaCPU.Seconds(), mib(r.NetBytes), r.Report.Wall.Seconds(), r.LabUp.Seconds(), r.Upload.Seconds(), r.Report.Done, r.Report.Thunks,
 		ms(r.kvPerThunk()), ms(r.perThunk(fetchOf)), ms(r.perThunk(storeOf)), ms(r.perThunk(queueOf)), ms(r.perThunk(runOf)),
 		mib(t.BytesLocal), mib(t.BytesCache), mib(t.BytesRemote), r.Report.Retries)
 }
