@@ -94,6 +94,13 @@ type Config struct {
 	// Zero means 500ms; negative means never refuse.
 	IsolationTimeout time.Duration
 
+	// ReplicaForget is how long a replica may stay dead before the
+	// coordinator drops it from the slot table, so that its master can be
+	// given another (a master replaced by a failover is listed as its
+	// successor's replica: back within this time, it follows it; later,
+	// it joins as a new node). Zero means 10 minutes.
+	ReplicaForget time.Duration
+
 	// CacheBytes bounds the cache of immutable values fetched from other
 	// nodes, in bytes. Zero means 256 MiB; negative disables the cache.
 	CacheBytes int64
@@ -216,6 +223,9 @@ func (c *Config) withDefaults() *Config {
 	}
 	if cc.ReplicaAckTimeout == 0 {
 		cc.ReplicaAckTimeout = 5 * time.Second
+	}
+	if cc.ReplicaForget == 0 {
+		cc.ReplicaForget = 10 * time.Minute
 	}
 	if cc.IsolationTimeout == 0 {
 		cc.IsolationTimeout = 500 * time.Millisecond

@@ -23,7 +23,12 @@ type failoverState struct {
 	mu        sync.Mutex
 	deadSince map[string]time.Time // guarded by mu: master -> first seen dead
 	reported  map[string]string    // guarded by mu: master -> last reason logged
+	// replicaDead: replica -> first seen dead, for dropping replicas that
+	// stay dead (guarded by mu).
+	replicaDead map[string]time.Time
 }
+
+
 
 // failover promotes a replica for each master that is dead: declared so by
 // membership, for longer than the grace period, and seen dead by a
@@ -227,6 +232,10 @@ func (p *Peer) assignReplicas(auto bool) {
 			nt = dropReplica(nt, m.ID, epoch)
 		}
 	}
+	for _, id := range p.longDeadReplicas(nt) {
+		p.logger.Info("dropping a replica dead for too long", "replica", id, "after", p.cfg.ReplicaForget)
+		nt = dropReplica(nt, id, epoch)
+	}
 	for _, m := range p.cl.ml.Members() {
 		role := m.Meta.Role
 		if m.State != membership.StateAlive || m.Meta.Tags["leaving"] != "" || nt.SlotsOf(m.ID) > 0 || isReplica(nt, m.ID) {
@@ -304,6 +313,46 @@ func (p *Peer) memberRole(id string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// longDeadReplicas returns the replicas in t that membership has seen dead
+// for ReplicaForget or longer.
+func (p *Peer) longDeadReplicas(t *slots.Table) []string {
+	v := p.cl.view.Load()
+	fs := &p.fo
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.replicaDead == nil {
+		fs.replicaDead = make(map[string]time.Time)
+	}
+	listed := make(map[string]bool)
+	var out []string
+	for _, r := range t.Ranges() {
+		for _, id := range r.Replicas {
+			if listed[id] {
+				continue
+			}
+			listed[id] = true
+			if n, ok := v.nodes[id]; ok && n.State != membership.StateDead.String() {
+				delete(fs.replicaDead, id)
+				continue
+			}
+			since, seen := fs.replicaDead[id]
+			switch {
+			case !seen:
+				fs.replicaDead[id] = time.Now()
+			case time.Since(since) >= p.cfg.ReplicaForget:
+				out = append(out, id)
+				delete(fs.replicaDead, id)
+			}
+		}
+	}
+	for id := range fs.replicaDead {
+		if !listed[id] {
+			delete(fs.replicaDead, id)
+		}
+	}
+	return out
 }
 
 // dropReplica removes node from the replicas of every master.

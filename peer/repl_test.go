@@ -565,3 +565,26 @@ func TestRepl_autoRoleFillsReplicasFirst(t *testing.T) {
 		t.Fatalf("replicas follow %s and %s; want node-0 and node-2", m1.Master, m3.Master)
 	}
 }
+
+// A replica that stays dead is dropped from the table after ReplicaForget,
+// and a free node takes its place.
+func TestRepl_deadReplicaIsReplaced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four nodes")
+	}
+	c := replCluster(t, 1, 1, func(i int, cfg *peer.Config) { cfg.ReplicaForget = time.Second })
+	master, gone := c.nodes[0], c.nodes[1]
+	shutdown(t, gone)
+	cfg := clusterConfig(t, 2)
+	cfg.Role, cfg.Join, cfg.ReplicaForget = peer.RoleReplica, []string{master.GossipAddr()}, time.Second
+	fresh := startPeer(t, cfg)
+	c.nodes = append(c.nodes, fresh)
+	waitUntil(t, 30*time.Second, "the fresh node replaces the dead replica", func() error {
+		for _, r := range master.Topology().Slots {
+			if !slices.Equal(r.Replicas, []string{fresh.ID()}) {
+				return fmt.Errorf("replicas of %d-%d: %v", r.Start, r.End, r.Replicas)
+			}
+		}
+		return caughtUp(master, fresh)
+	})
+}

@@ -49,6 +49,7 @@ type agentConfig struct {
 	// defaults.
 	IsolationTimeout  time.Duration
 	ReplicaAckTimeout time.Duration
+	ReplicaForget     time.Duration
 	// Failure detection; zero means membership's LAN profile.
 	ProbeInterval time.Duration
 	SuspicionMult int
@@ -125,6 +126,8 @@ func (c *agentConfig) validate() error {
 		return fmt.Errorf("probe_interval %s: want at least 10ms", c.ProbeInterval)
 	case c.SuspicionMult < 0:
 		return fmt.Errorf("suspicion_mult %d: must not be negative", c.SuspicionMult)
+	case c.ReplicaForget < 0:
+		return fmt.Errorf("replica_forget %s: must not be negative", c.ReplicaForget)
 	case c.ReplicaAckTimeout < 0:
 		return fmt.Errorf("replica_ack_timeout %s: must not be negative", c.ReplicaAckTimeout)
 	case c.Pipeline < 0:
@@ -286,6 +289,7 @@ func (c *agentConfig) clusterNotes(pc *peer.Config) []string {
 		pc.Membership = mc
 	}
 	pc.IsolationTimeout = c.IsolationTimeout
+	pc.ReplicaForget = c.ReplicaForget
 	pc.ReplicaAckTimeout = c.ReplicaAckTimeout
 	return nil
 }

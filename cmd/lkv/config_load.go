@@ -35,6 +35,7 @@ type fileConfig struct {
 	Isolation    *string     `hcl:"isolation_timeout,optional"`
 	ReplicaAck   *string     `hcl:"replica_ack_timeout,optional"`
 	Probe        *string     `hcl:"probe_interval,optional"`
+	Forget       *string     `hcl:"replica_forget,optional"`
 	Suspicion    *string     `hcl:"suspicion_mult,optional"`
 	Executors    *string     `hcl:"executors,optional"`
 	Pipeline     *string     `hcl:"pipeline,optional"`

@@ -61,6 +61,8 @@ func agentOptions() []option {
 			setDuration(func(c *agentConfig) *time.Duration { return &c.IsolationTimeout })},
 		{"replica_ack_timeout", "duration", "5s", "how long a put with min_replicas waits for its replicas",
 			setDuration(func(c *agentConfig) *time.Duration { return &c.ReplicaAckTimeout })},
+		{"replica_forget", "duration", "10m", "a replica dead this long is dropped from the slot table so that its master gets another",
+			setDuration(func(c *agentConfig) *time.Duration { return &c.ReplicaForget })},
 		{"probe_interval", "duration", "500ms", "failure detector: each node probes one other this often; a crashed node is declared dead after about 5-7 of these (same on every node)",
 			setDuration(func(c *agentConfig) *time.Duration { return &c.ProbeInterval })},
 		{"suspicion_mult", "int", "4", "failure detector: how many probe intervals a suspected node has to refute it (times log10 of the cluster size)",
