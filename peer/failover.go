@@ -28,8 +28,6 @@ type failoverState struct {
 	replicaDead map[string]time.Time
 }
 
-
-
 // failover promotes a replica for each master that is dead: declared so by
 // membership, for longer than the grace period, and seen dead by a
 // majority of the masters. The replica that applied the most of the dead
