@@ -70,6 +70,12 @@ func TestMembership_Start_seedDownThenUp(t *testing.T) {
 	}
 	seed := startNode(t, 0, nil, func(c *membership.Config) { fmt.Sscan(port, &c.BindPort) })
 	waitAlive(t, []*testNode{joiner, seed}, 2)
+	// The members can be alive before the rejoin that merged them has
+	// returned and been counted.
+	deadline := time.Now().Add(5 * time.Second)
+	for joiner.Stats().Rejoins == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if s := joiner.Stats(); s.Rejoins == 0 {
 		t.Errorf("Rejoins = 0 after the rejoin loop merged; stats %+v", s)
 	}
