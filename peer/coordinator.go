@@ -52,7 +52,9 @@ func (p *Peer) coordinate(ctx context.Context) {
 		switch {
 		case m.From == "":
 			assign = append(assign, m)
-		case p.reachable(m.From):
+		case p.reachable(m.From) && (slices.Contains(live, m.From) || p.isLeaving(m.From)):
+			// A source outside live must be leaving: one that is only
+			// flapping (dead a moment ago) keeps its slots.
 			move = append(move, m)
 		}
 		// Slots of a master that died stay with it (UNAVAILABLE) until it
@@ -85,6 +87,15 @@ func (p *Peer) activeMasters() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// isLeaving reports whether node announced that it is leaving.
+func (p *Peer) isLeaving(node string) bool {
+	if node == p.id {
+		return p.leaving.Load()
+	}
+	m, ok := p.cl.ml.Member(node)
+	return ok && (m.State == membership.StateLeaving || m.Meta.Tags["leaving"] != "")
 }
 
 // reachable reports whether node is a member that can still answer.

@@ -113,13 +113,13 @@ func (p *Peer) clusterLoop() {
 				continue
 			}
 			p.membershipChanged()
-			if p.cl.el.CanAct() {
-				// A master that died is failed over without waiting for
-				// the next tick.
-				p.coordinate(p.stopCtx)
-			}
 		case <-quorum.C:
 			p.checkMajority()
+			if p.cl.el.CanAct() {
+				// A master that died is failed over without waiting for
+				// the next round (it waits for failoverGrace itself).
+				p.failover(p.stopCtx)
+			}
 		case <-tick.C:
 			p.membershipChanged()
 			p.dropMovedSlots()
