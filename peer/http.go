@@ -18,6 +18,7 @@ type Status struct {
 	HTTPAddr      string         `json:"http_addr"`
 	Cluster       string         `json:"cluster"`
 	Role          string         `json:"role"`
+	Master        string         `json:"master,omitempty"` // for a replica: the master it follows
 	Epoch         uint64         `json:"epoch"`
 	Coordinator   string         `json:"coordinator"`
 	SlotsCovered  int            `json:"slots_covered"`
@@ -39,9 +40,10 @@ func (p *Peer) Status() Status {
 	top := p.topology()
 	t := p.cl.table.Load()
 	st := p.store.Stats()
+	self := p.selfInfo(t)
 	s := Status{
 		NodeID: p.id, Version: p.cfg.Version, Addr: p.addr, HTTPAddr: p.httpAddr,
-		Cluster: top.Cluster, Role: p.cfg.Role, Epoch: top.Epoch, Coordinator: p.coordinator(),
+		Cluster: top.Cluster, Role: self.Role, Master: self.Master, Epoch: top.Epoch, Coordinator: p.coordinator(),
 		SlotsCovered: t.Covered(), SlotsOwned: t.SlotsOf(p.id), Migrations: top.Migrations,
 		Members:       len(top.Nodes),
 		UptimeSeconds: time.Since(p.startTime).Seconds(), Connections: nconns,

@@ -147,6 +147,9 @@ func TestRepl_minReplicasAndReplicaReads(t *testing.T) {
 			t.Fatalf("replica-ok read k%d = %q, %v", i, v, err)
 		}
 	}
+	if st := replica.Status(); st.Role != peer.RoleReplica || st.Master != master.ID() {
+		t.Errorf("/v1/status of the replica: role %q master %q", st.Role, st.Master)
+	}
 	info, _ := selfInfo(replica)
 	if info.Master != master.ID() || info.Lag != 0 || info.Offset != master.Topology().Nodes[0].Offset {
 		t.Errorf("replica reports %+v; master at offset %d", info, master.Topology().Nodes[0].Offset)
