@@ -94,6 +94,26 @@ func New(cfg *Config) (*Elector, error) {
 	return e, nil
 }
 
+// InMajority reports whether this node is in touch with a coordinator
+// that a majority of the masters acknowledges: it is that coordinator
+// (holding its lease, or the only master it knows), or it heard it
+// within LeaderTimeout. A node cut off from the majority loses it within
+// LeaderTimeout, long before membership declares anyone dead; during an
+// election nobody has it.
+func (e *Elector) InMajority() bool {
+	s := e.status.Load()
+	switch {
+	case s.State == Leader:
+		return len(s.Known) <= 1 || time.Now().Before(s.LeaseUntil)
+	case s.Coordinator != "" && !s.HeardAt.IsZero():
+		return time.Since(s.HeardAt) < e.cfg.LeaderTimeout
+	}
+	return false
+}
+
+// LeaderTimeout is the configured LeaderTimeout.
+func (e *Elector) LeaderTimeout() time.Duration { return e.cfg.LeaderTimeout }
+
 // ID returns this node's id.
 func (e *Elector) ID() string { return e.cfg.ID }
 

@@ -550,6 +550,7 @@ func (e *Elector) publish() {
 		Known:       e.knownList,
 		HasMajority: e.hasMajority,
 		LeaseUntil:  e.leaseUntil(),
+		HeardAt:     e.heardAt,
 	}
 	e.status.Store(s)
 	if now := s.CanAct(); now != e.canAct {

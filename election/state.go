@@ -78,6 +78,9 @@ type Status struct {
 	// ends before a follower that stopped hearing the Leader can elect
 	// another. Zero when there is no lease.
 	LeaseUntil time.Time
+	// HeardAt is, for a Follower, when it last heard its coordinator
+	// directly; zero when it has not since it began to follow it.
+	HeardAt time.Time
 }
 
 // CanAct reports whether this node is the coordinator and may act on it,

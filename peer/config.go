@@ -91,7 +91,8 @@ type Config struct {
 	// writes once it cannot see a majority of the masters: after it, it
 	// refuses them (UNAVAILABLE), because the majority side may promote
 	// one of its replicas. It must stay below the failure detection time.
-	// Zero means 500ms; negative means never refuse.
+	// Zero means 1.5s, which rides out a re-election after the
+	// coordinator dies; negative means never refuse.
 	IsolationTimeout time.Duration
 
 	// ReplicaForget is how long a replica may stay dead before the
@@ -228,7 +229,7 @@ func (c *Config) withDefaults() *Config {
 		cc.ReplicaForget = 10 * time.Minute
 	}
 	if cc.IsolationTimeout == 0 {
-		cc.IsolationTimeout = 500 * time.Millisecond
+		cc.IsolationTimeout = 1500 * time.Millisecond
 	}
 	if cc.CacheBytes == 0 {
 		cc.CacheBytes = 256 << 20

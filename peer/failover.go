@@ -11,12 +11,30 @@ import (
 	"github.com/lambdakv/lambdakv/slots"
 )
 
-// failoverGrace is how long the coordinator waits after a master is
-// declared dead before it promotes a replica. A master that is only cut
-// off suspects the majority within about two probe intervals and stops
-// taking writes IsolationTimeout later: well before the majority can
-// declare it dead (the suspicion timeout), and this grace adds a margin.
+// failoverGrace is the least time the coordinator waits after a master is
+// declared dead before it promotes a replica.
 const failoverGrace = 250 * time.Millisecond
+
+// failoverWait is how long the coordinator waits after a master is
+// declared dead before it promotes a replica. A master that is only cut
+// off loses touch with the coordinator within LeaderTimeout and stops
+// taking writes IsolationTimeout later (at the next majority check); the
+// majority declares it dead no sooner than the failure detector's
+// shortest detection time. The wait covers the difference, so that a cut
+// off master has stopped before its replica takes over. With the default
+// timers it is failoverGrace.
+func (p *Peer) failoverWait() time.Duration {
+	if p.cfg.IsolationTimeout < 0 {
+		return failoverGrace
+	}
+	prof := membership.LANProfile()
+	if p.cfg.Membership != nil && p.cfg.Membership.Profile != (membership.Profile{}) {
+		prof = p.cfg.Membership.Profile
+	}
+	shortest, _ := prof.DetectionTime(p.cl.ml.NumAlive())
+	stops := p.cl.el.LeaderTimeout() + p.cfg.IsolationTimeout + 2*p.quorumTick()
+	return max(failoverGrace, stops-shortest+failoverGrace)
+}
 
 // failoverState is the coordinator's memory of dead masters.
 type failoverState struct {
@@ -56,7 +74,7 @@ func (p *Peer) failover(ctx context.Context) {
 			fs.deadSince[m] = time.Now()
 			continue
 		}
-		if time.Since(since) >= failoverGrace {
+		if time.Since(since) >= p.failoverWait() {
 			due = append(due, m)
 		}
 	}

@@ -102,7 +102,7 @@ func (p *Peer) clusterLoop() {
 	defer tick.Stop()
 	// The majority check is cheap and bounds how late an isolated master
 	// stops taking writes.
-	quorum := time.NewTicker(min(p.cfg.RebalanceInterval, 200*time.Millisecond))
+	quorum := time.NewTicker(p.quorumTick())
 	defer quorum.Stop()
 	events := p.cl.ml.Events()
 	for {
@@ -151,6 +151,9 @@ func (p *Peer) membershipChanged() {
 	p.checkMajority()
 }
 
+// quorumTick is how often the majority check runs.
+func (p *Peer) quorumTick() time.Duration { return min(p.cfg.RebalanceInterval, 200*time.Millisecond) }
+
 // checkMajority notes the time if this node sees a majority of the
 // masters alive. Suspected ones do not count: a node cut off from the
 // others suspects them well before it declares them dead.
@@ -163,7 +166,10 @@ func (p *Peer) checkMajority() {
 			n++
 		}
 	}
-	if 2*n > len(known) {
+	// Membership is slow to see a cut from the cut-off side (it probes
+	// one member per interval); the election sees it within LeaderTimeout:
+	// both must show the majority.
+	if 2*n > len(known) && p.cl.el.InMajority() {
 		p.cl.majorityAt.Store(time.Now().UnixNano())
 	}
 }

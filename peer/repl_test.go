@@ -477,16 +477,18 @@ func TestRepl_isolatedMasterRefusesWrites(t *testing.T) {
 			key = k
 		}
 	}
-	waitUntil(t, 20*time.Second, "the isolated master refuses writes", func() error {
+	// The isolated master must stop taking writes before the majority
+	// promotes its replica: a write it took after that would be lost.
+	waitUntil(t, 20*time.Second, "the isolated master refuses writes and the majority promotes", func() error {
+		promoted := masterOf(c.nodes[1], key) != isolated.ID()
 		_, err := cl.Do(ctx, &wire.Request{Op: wire.OpPut, Key: key, Value: []byte("x"), Perm: 3}, isolated.Addr())
-		if !errors.Is(err, client.ErrUnavailable) {
+		switch {
+		case promoted && err == nil:
+			t.Fatal("the isolated master took a write after its replica was promoted")
+		case !errors.Is(err, client.ErrUnavailable):
 			return fmt.Errorf("put: %v", err)
-		}
-		return nil
-	})
-	waitUntil(t, 20*time.Second, "the majority promotes its replica", func() error {
-		if m := masterOf(c.nodes[1], key); m == isolated.ID() {
-			return errors.New("not yet")
+		case !promoted:
+			return errors.New("refusing writes; not promoted yet")
 		}
 		return nil
 	})

@@ -57,7 +57,7 @@ func agentOptions() []option {
 			setString(func(c *agentConfig) *string { return &c.Role })},
 		{"replicas", "int", "0", "replicas wanted per master: joining nodes of role auto become replicas of masters that lack them",
 			setInt(func(c *agentConfig) *int { return &c.Replicas })},
-		{"isolation_timeout", "duration", "500ms", "a master with replicas that cannot see a majority of the masters for this long refuses writes (negative: never)",
+		{"isolation_timeout", "duration", "1.5s", "a master with replicas that cannot see a majority of the masters for this long refuses writes (negative: never)",
 			setDuration(func(c *agentConfig) *time.Duration { return &c.IsolationTimeout })},
 		{"replica_ack_timeout", "duration", "5s", "how long a put with min_replicas waits for its replicas",
 			setDuration(func(c *agentConfig) *time.Duration { return &c.ReplicaAckTimeout })},
