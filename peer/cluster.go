@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -57,6 +58,8 @@ type cluster struct {
 	peersMu sync.Mutex
 	peers   *client.Client // guarded by peersMu; dialled on first use
 
+	savedPeers []string // owned by clusterLoop: the addresses in peersFile
+
 	sendMu  sync.Mutex
 	senders map[string]chan []byte // guarded by sendMu: a queue per destination node
 }
@@ -75,6 +78,10 @@ const (
 // tableFile is where a node keeps its copy of the slot table.
 const tableFile = "slots.table"
 
+// peersFile is where a node keeps the gossip addresses of the other
+// members it last saw, to join them again when it restarts.
+const peersFile = "peers.json"
+
 // startCluster loads the slot table, joins the gossip and starts the
 // election. Without gossip the node owns every slot.
 func (p *Peer) startCluster(ctx context.Context) error {
@@ -84,11 +91,18 @@ func (p *Peer) startCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(p.cfg.Join) == 0 {
+	if p.cfg.GossipPort >= 0 {
+		// A node that was in a cluster joins the members it last saw,
+		// even when started without --join: alone, it would serve the
+		// slots of its old table, which the others may have given to a
+		// replica since.
+		p.seeds = append(slices.Clone(p.cfg.Join), p.loadPeers()...)
+	}
+	if len(p.seeds) == 0 {
 		c.synced.Store(true)
 	}
 	c.majorityAt.Store(time.Now().UnixNano())
-	if t.Covered() == 0 && len(p.cfg.Join) == 0 && p.masterCapable() {
+	if t.Covered() == 0 && len(p.seeds) == 0 && p.masterCapable() {
 		// A node that starts alone is a cluster of one: it owns every slot.
 		t = t.AssignRange(0, slots.NumSlots-1, p.id, nil, t.NextEpoch())
 	}
@@ -141,7 +155,7 @@ func (p *Peer) startMembership(ctx context.Context) error {
 	mc.BindPort = p.cfg.GossipPort
 	mc.AdvertiseAddr = p.cfg.AdvertiseAddr
 	mc.Cluster = p.cfg.Cluster
-	mc.Seeds = p.cfg.Join
+	mc.Seeds = p.seeds
 	mc.Meta = p.meta()
 	mc.State = tableState{p}
 	mc.OnMessage = p.onMessage
@@ -281,6 +295,42 @@ func (p *Peer) loadTable() (*slots.Table, error) {
 		return nil, fmt.Errorf("slot table %s: %w", tableFile, err)
 	}
 	return t, nil
+}
+
+// loadPeers reads the members this node last saw; none if it has no
+// record.
+func (p *Peer) loadPeers() []string {
+	b, err := os.ReadFile(filepath.Join(p.cfg.DataDir, peersFile))
+	if err != nil {
+		return nil
+	}
+	var addrs []string
+	if err := json.Unmarshal(b, &addrs); err != nil {
+		p.logger.Warn("ignoring a bad peers file", "error", err)
+		return nil
+	}
+	return addrs
+}
+
+// savePeers records the gossip addresses of the other live members when
+// they changed.
+func (p *Peer) savePeers() {
+	var addrs []string
+	for _, m := range p.cl.ml.Members() {
+		if m.ID != p.id && m.State == membership.StateAlive && m.Addr != "" {
+			addrs = append(addrs, m.Addr)
+		}
+	}
+	slices.Sort(addrs)
+	if len(addrs) == 0 || slices.Equal(addrs, p.cl.savedPeers) {
+		return
+	}
+	b, _ := json.Marshal(addrs)
+	if err := writeFileAtomic(filepath.Join(p.cfg.DataDir, peersFile), b); err != nil {
+		p.logger.Warn("could not record the cluster's members", "error", err)
+		return
+	}
+	p.cl.savedPeers = addrs
 }
 
 // writeFileAtomic replaces path with b durably: a crash leaves the old or

@@ -22,7 +22,7 @@ const moveChunk = 256
 // slots to live masters and even out ownership, moving slots with their
 // data. It returns at once when a round is already running.
 func (p *Peer) coordinate(ctx context.Context) {
-	if len(p.cfg.Join) > 0 && (!p.cl.joined.Load() || !p.cl.synced.Load()) {
+	if len(p.seeds) > 0 && (!p.cl.joined.Load() || !p.cl.synced.Load()) {
 		// Told to join a cluster and has not yet, or has not merged
 		// another member's table yet (a join event comes before the
 		// state exchange): decide nothing, or it would assign slots that

@@ -149,6 +149,7 @@ func (p *Peer) membershipChanged() {
 	}
 	p.cl.el.SetListeners(listeners)
 	p.checkMajority()
+	p.savePeers()
 }
 
 // quorumTick is how often the majority check runs.

@@ -39,6 +39,7 @@ type Peer struct {
 	cl    cluster
 	out   movesOut // slots copied to other nodes, waiting for their flip
 	repl  replication
+	seeds []string // gossip addresses joined at start: Join, then the members last seen
 	fo    failoverState
 
 	coordinating atomic.Bool // a coordinator round is running

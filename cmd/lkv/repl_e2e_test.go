@@ -196,10 +196,26 @@ func TestE2E_repl_killMasterLosesNoAcknowledgedWrite(t *testing.T) {
 	lost, of := async.lost(t, c)
 	t.Logf("min_replicas 0: %d of %d acknowledged writes lost (asynchronous replication)", lost, of)
 
-	// The old master comes back on its data directory: it sees the higher
-	// epoch, follows its successor and ends with the same data.
+	// The old master comes back on its data directory with the command it
+	// was first started with (no --join: it started the cluster). It
+	// rejoins the members it last saw, takes no write as a master, sees
+	// the higher epoch, follows its successor and ends with the same data.
 	back := startClusterAgent(t, victim.id, "--role", "master", "--data-dir", victim.dataDir(t),
-		"--gossip-port", strconv.Itoa(victim.gossipPort(t)), "--join", as[1].gossip)
+		"--gossip-port", strconv.Itoa(victim.gossipPort(t)))
+	var oldKey string
+	for i := 0; oldKey == ""; i++ {
+		if k := fmt.Sprintf("stale-%d", i); ownerOf(ranges, k) == victim.id {
+			oldKey = k
+		}
+	}
+	for range 20 {
+		_, err := c.Do(context.Background(), &wire.Request{Op: wire.OpPut, Key: oldKey, Value: []byte("stale"), Perm: 3}, back.addr)
+		var se *client.StatusError
+		if err == nil || !errors.As(err, &se) || (se.Status != wire.StatusTryAgain && se.Status != wire.StatusMoved) {
+			t.Fatalf("the old master, just back, answered a put of its old slot with %v; want TRYAGAIN or MOVED", err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 	var self replNode
 	eventually(t, 30*time.Second, "the old master follows its successor", func() error {
 		var nodes []replNode
