@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,35 @@ type GraphStats struct {
 	BytesLocal  int64         `json:"bytes_local"`  // deps read from the node's own store
 	BytesCache  int64         `json:"bytes_cache"`  // deps read from its cache
 	BytesRemote int64         `json:"bytes_remote"` // deps fetched from other nodes
+}
+
+// Sum fills Totals and, per node, Nodes from PerThunk. Nodes already
+// listed keep their other fields (MaxInFlight, Failures); the others are
+// added. Nodes ends sorted by id.
+func (rep *GraphReport) Sum() {
+	rep.Totals = GraphStats{}
+	byID := make(map[string]*NodeReport, len(rep.Nodes))
+	for i := range rep.Nodes {
+		n := &rep.Nodes[i]
+		n.Thunks, n.GraphStats = 0, GraphStats{}
+		byID[n.ID] = n
+	}
+	var added []*NodeReport
+	for _, t := range rep.PerThunk {
+		rep.Totals.add(t.GraphStats)
+		n, ok := byID[t.Node]
+		if !ok {
+			n = &NodeReport{ID: t.Node}
+			byID[t.Node] = n
+			added = append(added, n)
+		}
+		n.Thunks++
+		n.add(t.GraphStats)
+	}
+	for _, n := range added {
+		rep.Nodes = append(rep.Nodes, *n)
+	}
+	slices.SortFunc(rep.Nodes, func(a, b NodeReport) int { return strings.Compare(a.ID, b.ID) })
 }
 
 func (s *GraphStats) add(o GraphStats) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -451,27 +450,9 @@ func (r *graphRun) report() *GraphReport {
 		Wall: time.Since(r.start), Thunks: len(r.p.g.Thunks), Done: r.done, Attempts: r.sent, Retries: r.retries,
 		PerThunk: r.finished, Nodes: []NodeReport{},
 	}
-	byID := map[string]*NodeReport{}
-	node := func(id string) *NodeReport {
-		if n, ok := byID[id]; ok {
-			return n
-		}
-		n := &NodeReport{ID: id, MaxInFlight: r.maxIn[id], Failures: r.failures[id]}
-		byID[id] = n
-		return n
+	for id, in := range r.maxIn {
+		rep.Nodes = append(rep.Nodes, NodeReport{ID: id, MaxInFlight: in, Failures: r.failures[id]})
 	}
-	for id := range r.maxIn {
-		node(id)
-	}
-	for _, t := range r.finished {
-		rep.Totals.add(t.GraphStats)
-		n := node(t.Node)
-		n.Thunks++
-		n.add(t.GraphStats)
-	}
-	for _, n := range byID {
-		rep.Nodes = append(rep.Nodes, *n)
-	}
-	slices.SortFunc(rep.Nodes, func(a, b NodeReport) int { return strings.Compare(a.ID, b.ID) })
+	rep.Sum()
 	return rep
 }

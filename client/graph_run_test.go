@@ -176,3 +176,27 @@ func BenchmarkRunGraph(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(g.Thunks)), "ns/thunk")
 }
+
+func TestGraphReport_Sum(t *testing.T) {
+	rep := &GraphReport{
+		Nodes: []NodeReport{{ID: "b", MaxInFlight: 3, Failures: 1}},
+		PerThunk: []ThunkReport{
+			{Node: "b", GraphStats: GraphStats{Fetch: 2, BytesLocal: 10}},
+			{Node: "a", GraphStats: GraphStats{Run: 5, BytesRemote: 7}},
+			{Node: "b", GraphStats: GraphStats{Fetch: 1, Store: 4}},
+		},
+	}
+	rep.Sum()
+	rep.Sum() // again: nothing counted twice
+	want := GraphStats{Fetch: 3, Run: 5, Store: 4, BytesLocal: 10, BytesRemote: 7}
+	if rep.Totals != want {
+		t.Errorf("Totals = %+v; want %+v", rep.Totals, want)
+	}
+	if len(rep.Nodes) != 2 || rep.Nodes[0].ID != "a" || rep.Nodes[1].ID != "b" {
+		t.Fatalf("Nodes = %+v; want a, b", rep.Nodes)
+	}
+	b := rep.Nodes[1]
+	if b.Thunks != 2 || b.MaxInFlight != 3 || b.Failures != 1 || b.Fetch != 3 || b.Store != 4 {
+		t.Errorf("node b = %+v", b)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -98,41 +97,11 @@ func Run(ctx context.Context, g *client.Graph, ex Executor, o RunOptions) (*clie
 		s.done(res.i)
 	}
 	rep.Wall = time.Since(start)
-	summarize(rep)
+	rep.Sum()
 	if firstErr == nil && s.left > 0 {
 		firstErr = errors.New("graph has thunks that never became ready")
 	}
 	return rep, firstErr
-}
-
-// summarize adds up the finished thunks' stats, in total and per node.
-func summarize(rep *client.GraphReport) {
-	byNode := map[string]*client.NodeReport{}
-	for _, t := range rep.PerThunk {
-		addStats(&rep.Totals, t.GraphStats)
-		n := byNode[t.Node]
-		if n == nil {
-			n = &client.NodeReport{ID: t.Node}
-			byNode[t.Node] = n
-		}
-		n.Thunks++
-		addStats(&n.GraphStats, t.GraphStats)
-	}
-	for _, n := range byNode {
-		rep.Nodes = append(rep.Nodes, *n)
-	}
-	slices.SortFunc(rep.Nodes, func(a, b client.NodeReport) int { return strings.Compare(a.ID, b.ID) })
-}
-
-func addStats(s *client.GraphStats, o client.GraphStats) {
-	s.Queue += o.Queue
-	s.Fetch += o.Fetch
-	s.Run += o.Run
-	s.Store += o.Store
-	s.KV += o.KV
-	s.BytesLocal += o.BytesLocal
-	s.BytesCache += o.BytesCache
-	s.BytesRemote += o.BytesRemote
 }
 
 // runOne runs a thunk, again after a refusal for load.
