@@ -593,3 +593,41 @@ func TestRepl_deadReplicaIsReplaced(t *testing.T) {
 		return caughtUp(master, fresh)
 	})
 }
+
+// sync checks what it is asked: a request without the replica's id is
+// refused, an unknown history gets a full copy, a page of the copy
+// follows the key order, and a replica refuses to act as a master.
+func TestRepl_syncRequests(t *testing.T) {
+	c := replCluster(t, 1, 1, nil)
+	master, replica := c.nodes[0], c.nodes[1]
+	ctx := ctxT(t)
+	cl := dial(t, master)
+	for i := range 3 {
+		if err := cl.Put(ctx, fmt.Sprintf("s%d", i), []byte("v"), client.WithMinReplicas(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do := func(p *peer.Peer, req *wire.Request) (*wire.Response, error) {
+		return cl.Do(ctx, req, p.Addr())
+	}
+	var se *client.StatusError
+	if _, err := do(master, &wire.Request{Op: wire.OpSync, Offset: 1}); !errors.As(err, &se) || se.Status != wire.StatusBadRequest {
+		t.Errorf("sync without node: %v; want BAD_REQUEST", err)
+	}
+	resp, err := do(master, &wire.Request{Op: wire.OpSync, Node: "stranger", ReplID: "no-such-history", Offset: 2})
+	if err != nil || !resp.FullSync || resp.ReplID == "" || resp.Offset == 0 {
+		t.Errorf("sync from another history: %+v, %v; want a full copy", resp, err)
+	}
+	resp, err = do(master, &wire.Request{Op: wire.OpSync, Node: "stranger", Snapshot: true})
+	if err != nil || len(resp.Records) != 3 || resp.More || resp.Records[0].Key >= resp.Records[1].Key && slots.KeySlot(resp.Records[0].Key) == slots.KeySlot(resp.Records[1].Key) {
+		t.Errorf("snapshot page: %+v, %v; want the 3 records in order", resp, err)
+	}
+	if _, err := do(replica, &wire.Request{Op: wire.OpSync, Node: "stranger"}); !errors.As(err, &se) || se.Status != wire.StatusUnavailable {
+		t.Errorf("sync to a replica: %v; want UNAVAILABLE", err)
+	}
+	// A stranger's request is not an acknowledgement: min_replicas still
+	// waits for the listed replica, which is there.
+	if err := cl.Put(ctx, "after", []byte("v"), client.WithMinReplicas(1)); err != nil {
+		t.Fatal(err)
+	}
+}
